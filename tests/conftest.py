@@ -1,0 +1,18 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+
+def tone(seconds: float, sr: int, freq: float = 220.0, amp: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.fixture
+def wav_file(tmp_path):
+    """A 1 s, 16 kHz stereo tone with 0.3 s of silence on each side."""
+    sr = 16000
+    x = np.concatenate([np.zeros(int(0.3 * sr)), tone(1.0, sr), np.zeros(int(0.3 * sr))])
+    path = tmp_path / "tone.wav"
+    sf.write(path, np.stack([x, 0.5 * x], axis=1), sr)
+    return path
