@@ -1,0 +1,1 @@
+"""Batch audiobook synthesis: long documents, one voice, resumable."""

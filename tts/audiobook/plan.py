@@ -1,0 +1,57 @@
+"""Turn a parsed book into the list of chunks to synthesise, each with a content key and a seed.
+
+A chunk's key hashes its text together with everything else that decides its audio (model,
+voice, sampler settings). A finished chunk is stored under its key, so a rerun skips it, and an
+edited book re-synthesises only the chunks whose text changed. The seed of a chunk is derived
+from the book seed and its key, so it does not depend on the chunk's place in the book or batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from tts.audiobook.document import Book
+
+TITLE = -1  # paragraph index of a chapter title
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chapter: int  # index into Book.chapters
+    paragraph: int  # index into Chapter.paragraphs, or TITLE
+    text: str  # normalised text given to the model
+    key: str  # content hash (text + settings)
+    seed: int
+
+
+def digest(obj) -> str:
+    """A short stable hash of any JSON-serialisable object."""
+    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def plan_chunks(book: Book, split: Callable[[str], list[str]], settings: dict, seed: int) -> list[Chunk]:
+    """Split every title and paragraph with `split` (normalise + chunk) in reading order."""
+    chunks = []
+    for c, chapter in enumerate(book.chapters):
+        pieces = [(TITLE, chapter.title)] + list(enumerate(chapter.paragraphs))
+        for p, text in pieces:
+            for piece in split(text):
+                key = digest({"text": piece, "settings": settings})
+                chunk_seed = int(digest({"seed": seed, "key": key}), 16) % (2**31)
+                chunks.append(Chunk(c, p, piece, key, chunk_seed))
+    return chunks
+
+
+def batches(chunks: list[Chunk], batch_size: int) -> list[list[Chunk]]:
+    """Unique chunks sorted by length, cut into batches.
+
+    The grouping depends only on the set of chunks, never on which are already done, so a
+    resumed run synthesises each batch with exactly the composition an uninterrupted run used.
+    """
+    unique = {c.key: c for c in chunks}
+    ordered = sorted(unique.values(), key=lambda c: (len(c.text), c.key))
+    return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]

@@ -1,0 +1,180 @@
+"""Synthesise a book chunk by chunk, resumably, and assemble per-chapter audio and a manifest.
+
+Layout of the output directory:
+
+    chunks/<key>.npz     one finished chunk: float32 audio + quality flag (written atomically)
+    NN-<title>.wav       one file per chapter (or .flac)
+    book.wav             optional: all chapters joined (`joined=True`), chapter offsets in the manifest
+    manifest.json        chapters, durations, every chunk's text with its time offset, flags, summary
+
+A batch with any unfinished chunk is synthesised whole and its missing chunks are written; a
+batch whose chunks all exist is skipped. Chunks whose audio hit the length guard or is
+near-silent are retried with other seeds, and if still bad are kept and flagged in the manifest,
+never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from tts.audiobook.document import Book, read_book
+from tts.audiobook.plan import TITLE, Chunk, batches, plan_chunks
+from vae_audio.audio import rms_dbfs, save_audio
+
+NEAR_SILENCE_DBFS = -50.0  # a chunk quieter than this is treated as a failed generation
+RETRY_SEED_STEP = 7919  # seed offset between retries of a bad chunk
+PAUSES = {"sentence": 0.3, "paragraph": 0.7, "title": 1.0}  # seconds of silence after a chunk
+
+
+class Synthesizer(Protocol):
+    sample_rate: int
+
+    def synthesize_batch(self, texts: list[str], seeds: list[int]) -> list: ...
+
+
+@dataclass
+class Rendered:
+    audio: np.ndarray  # (samples,) float32
+    flag: str  # "" if fine, else "length_guard" or "near_silence"
+    tries: int
+
+
+def _quality_flag(result) -> str:
+    if getattr(result, "length_guard_hit", False):
+        return "length_guard"
+    if rms_dbfs(np.asarray(result.samples)) < NEAR_SILENCE_DBFS:
+        return "near_silence"
+    return ""
+
+
+def _synthesize(tts: Synthesizer, chunks: list[Chunk], max_tries: int) -> list[Rendered]:
+    """Synthesise `chunks` as one batch, then retry the bad ones (as one batch) with new seeds."""
+    results = tts.synthesize_batch([c.text for c in chunks], seeds=[c.seed for c in chunks])
+    out = [Rendered(np.asarray(r.samples, np.float32), _quality_flag(r), 1) for r in results]
+    for attempt in range(1, max_tries):
+        bad = [i for i, r in enumerate(out) if r.flag]
+        if not bad:
+            break
+        retry = tts.synthesize_batch(
+            [chunks[i].text for i in bad], seeds=[chunks[i].seed + attempt * RETRY_SEED_STEP for i in bad]
+        )
+        for i, r in zip(bad, retry):
+            out[i] = Rendered(np.asarray(r.samples, np.float32), _quality_flag(r), attempt + 1)
+    return out
+
+
+def _save_chunk(path: Path, r: Rendered) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, audio=r.audio, flag=np.array(r.flag), tries=np.array(r.tries))
+    os.replace(tmp, path)
+
+
+def _load_chunk(path: Path) -> Rendered:
+    with np.load(path) as z:
+        return Rendered(z["audio"], str(z["flag"]), int(z["tries"]))
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "chapter"
+
+
+def _pause_after(chunks: list[Chunk], i: int) -> float:
+    if i + 1 == len(chunks):
+        return 0.0
+    if chunks[i].paragraph == TITLE and chunks[i + 1].paragraph != TITLE:
+        return PAUSES["title"]
+    return PAUSES["sentence"] if chunks[i].paragraph == chunks[i + 1].paragraph else PAUSES["paragraph"]
+
+
+def _assemble_chapter(chunks: list[Chunk], rendered: dict[str, Rendered], sr: int):
+    """Join one chapter's chunks with pauses; return (audio, manifest entries)."""
+    pieces, entries, t = [], [], 0
+    for i, c in enumerate(chunks):
+        audio = rendered[c.key].audio
+        entries.append({"text": c.text, "paragraph": c.paragraph, "start": round(t / sr, 3),
+                        "duration": round(len(audio) / sr, 3), "flag": rendered[c.key].flag,
+                        "tries": rendered[c.key].tries})
+        gap = np.zeros(int(_pause_after(chunks, i) * sr), np.float32)
+        pieces += [audio, gap]
+        t += len(audio) + len(gap)
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32), entries
+
+
+def render_book(tts: Synthesizer, book_path: str | Path, out_dir: str | Path, *,
+                split: Callable[[str], list[str]], settings: dict, seed: int = 0, batch_size: int = 8,
+                fmt: str = "wav", joined: bool = False, max_tries: int = 2, progress: bool = True) -> dict:
+    """Synthesise the book at `book_path` into `out_dir`; return the manifest (also written as JSON)."""
+    start = time.perf_counter()
+    book = read_book(book_path)
+    out_dir, sr = Path(out_dir), tts.sample_rate
+    chunk_dir = out_dir / "chunks"
+    chunk_dir.mkdir(parents=True, exist_ok=True)
+    chunks = plan_chunks(book, split, settings, seed)
+    made_audio = _run_batches(tts, batches(chunks, batch_size), chunk_dir, max_tries, progress)
+    rendered = {c.key: _load_chunk(chunk_dir / f"{c.key}.npz") for c in chunks}
+    manifest = _write_outputs(book, chunks, rendered, out_dir, sr, fmt, joined)
+    wall = time.perf_counter() - start
+    manifest["summary"] = {
+        "audio_seconds": round(sum(ch["duration"] for ch in manifest["chapters"]), 2),
+        "synthesized_seconds_this_run": round(made_audio / sr, 2),
+        "wall_seconds": round(wall, 2),
+        "real_time_factor": round(wall / max(made_audio / sr, 1e-9), 3) if made_audio else None,
+        "flagged_chunks": sum(1 for ch in manifest["chapters"] for e in ch["chunks"] if e["flag"]),
+    }
+    _write_json(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def _run_batches(tts: Synthesizer, plan: list[list[Chunk]], chunk_dir: Path, max_tries: int, progress: bool) -> int:
+    """Synthesise every batch with an unfinished chunk; return the samples of audio made."""
+    total = sum(len(b) for b in plan)
+    done = sum(1 for b in plan for c in b if (chunk_dir / f"{c.key}.npz").exists())
+    made = 0
+    with tqdm(total=total, initial=done, unit="chunk", desc="audiobook", disable=not progress) as bar:
+        for batch in plan:
+            missing = [c for c in batch if not (chunk_dir / f"{c.key}.npz").exists()]
+            if not missing:
+                continue
+            for c, r in zip(batch, _synthesize(tts, batch, max_tries)):
+                if c in missing:
+                    _save_chunk(chunk_dir / f"{c.key}.npz", r)
+                    made += len(r.audio)
+            bar.update(len(missing))
+            bar.set_postfix(audio_min=f"{made / tts.sample_rate / 60:.1f}")
+    return made
+
+
+def _write_outputs(book: Book, chunks: list[Chunk], rendered: dict[str, Rendered], out_dir: Path,
+                   sr: int, fmt: str, joined: bool) -> dict:
+    manifest = {"sample_rate": sr, "chapters": [], "skipped_blocks": book.skipped}
+    all_audio, offset = [], 0.0
+    for c, chapter in enumerate(book.chapters):
+        audio, entries = _assemble_chapter([k for k in chunks if k.chapter == c], rendered, sr)
+        name = f"{c + 1:02d}-{_slug(chapter.title)}.{fmt}"
+        save_audio(out_dir / name, audio, sr)
+        duration = len(audio) / sr
+        manifest["chapters"].append({"title": chapter.title, "file": name, "duration": round(duration, 3),
+                                     "start_in_book": round(offset, 3), "chunks": entries})
+        gap = np.zeros(int(PAUSES["title"] * sr), np.float32)
+        all_audio += [audio, gap]
+        offset += duration + len(gap) / sr
+    if joined:
+        save_audio(out_dir / f"book.{fmt}", np.concatenate(all_audio), sr)
+        manifest["joined_file"] = f"book.{fmt}"
+    return manifest
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False))
+    os.replace(tmp, path)
