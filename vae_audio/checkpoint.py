@@ -1,0 +1,91 @@
+"""σ-VAE checkpoint directories: config.json + model.safetensors (+ training state for resume).
+
+Layout of a directory:
+  config.json              the `VAEConfig` (audio constants, sizes, loss weights, latent scale/bias, format version)
+  model.safetensors        generator (encoder + decoder) weights
+  discriminators.safetensors, train_state.pt   only while training: discriminator weights and the
+                           optimizer/scheduler states and step, for exact resume
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from vae_audio.config import VAEConfig
+from vae_audio.errors import InputError
+
+FORMAT_VERSION = 1
+CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+DISC_NAME, STATE_NAME = "discriminators.safetensors", "train_state.pt"
+
+
+def _atomic(path: Path, write) -> None:
+    """Call write(tmp_path), then rename over `path`, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_weights(module: torch.nn.Module, path: Path) -> None:
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    _atomic(path, lambda tmp: save_file(state, tmp))
+
+
+def save_config(config: VAEConfig, directory: Path) -> None:
+    text = json.dumps({**config.to_dict(), "format_version": FORMAT_VERSION}, indent=2)
+    _atomic(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
+
+
+def save_model(model, directory: str | os.PathLike) -> None:
+    directory = Path(directory)
+    save_weights(model, directory / WEIGHTS_NAME)
+    save_config(model.config, directory)  # last: a directory with a config is complete
+
+
+def read_config(directory: str | os.PathLike) -> VAEConfig:
+    path = Path(directory) / CONFIG_NAME
+    if not path.is_file():
+        raise InputError(f"{directory}: not a σ-VAE checkpoint (no {CONFIG_NAME}).")
+    try:
+        d = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: invalid JSON ({e.msg}).") from None
+    if d.get("format_version", 0) > FORMAT_VERSION:
+        raise InputError(f"{path}: format version {d['format_version']} is newer than this package reads ({FORMAT_VERSION}).")
+    return VAEConfig.from_dict(d)
+
+
+def load_model(cls, directory: str | os.PathLike, map_location="cpu"):
+    config = read_config(directory)
+    weights = Path(directory) / WEIGHTS_NAME
+    if not weights.is_file():
+        raise InputError(f"{directory}: σ-VAE checkpoint has no {WEIGHTS_NAME}.")
+    model = cls(config)
+    model.load_state_dict(load_file(str(weights), device=str(map_location)))
+    return model.eval()
+
+
+def save_training_state(directory: Path, discriminators: torch.nn.Module, state: dict) -> None:
+    """Discriminator weights as safetensors; optimizers, schedulers, step and RNG as a torch file."""
+    save_weights(discriminators, directory / DISC_NAME)
+    _atomic(directory / STATE_NAME, lambda tmp: torch.save(state, tmp))
+
+
+def load_training_state(directory: Path, discriminators: torch.nn.Module, map_location="cpu") -> dict | None:
+    """Restore the discriminators and return the saved state dict, or None if there is nothing to resume."""
+    if not (directory / STATE_NAME).is_file():
+        return None
+    discriminators.load_state_dict(load_file(str(directory / DISC_NAME), device=str(map_location)))
+    return torch.load(directory / STATE_NAME, map_location=map_location, weights_only=False)
