@@ -1,0 +1,1 @@
+"""The Gradio web demo (`latentlm-tts demo`) and its bundled example voices."""
