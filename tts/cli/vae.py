@@ -1,0 +1,146 @@
+"""`latentlm-tts vae encode|decode|eval|stats`: the σ-VAE audio tokenizer from the command line.
+
+    latentlm-tts vae encode IN.wav -o Z.npy            # (T, 32) float32 raw latents μ, T = ceil(seconds · 15)
+    latentlm-tts vae decode Z.npy -o OUT.wav
+    latentlm-tts vae eval --ckpt DIR AUDIO_DIR_OR_MANIFEST   # Mel dist / PESQ / STOI / compression ratio
+    latentlm-tts vae stats --ckpt DIR AUDIO_DIR_OR_MANIFEST  # store the latent scale/bias in DIR/config.json
+
+`--ckpt` defaults to the σ-VAE bundled with the package (tts/pretrained/default/vae) when one exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+BUNDLED_VAE = Path(__file__).resolve().parent.parent / "pretrained" / "default" / "vae"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("vae", help="encode audio to σ-VAE latents, decode them, evaluate a σ-VAE",
+                                   description="The σ-VAE audio tokenizer: 24 kHz audio <-> 15 Hz latents.")
+    sub = parser.add_subparsers(dest="vae_command", metavar="ACTION", required=True)
+    ckpt = argparse.ArgumentParser(add_help=False)
+    ckpt.add_argument("--ckpt", type=Path, default=None,
+                      help=f"σ-VAE checkpoint directory (default: the bundled one, {BUNDLED_VAE})")
+    p = sub.add_parser("encode", parents=[ckpt], help="audio file -> latents (.npy, shape (T, latent_dim))")
+    p.add_argument("input", type=Path, metavar="IN", help="audio file (wav, flac, ogg, mp3)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="Z.npy")
+    p.set_defaults(func=run_encode)
+    p = sub.add_parser("decode", parents=[ckpt], help="latents (.npy) -> audio file")
+    p.add_argument("input", type=Path, metavar="Z.npy", help="raw latents, shape (T, latent_dim) or (1, T, latent_dim)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav")
+    p.set_defaults(func=run_decode)
+    for name, func, text in (("eval", run_eval, "reconstruction quality over a set of utterances"),
+                             ("stats", run_stats, "compute the latent scale/bias and store them in the checkpoint")):
+        p = sub.add_parser(name, parents=[ckpt], help=text)
+        p.add_argument("data", type=Path, metavar="AUDIO_DIR_OR_MANIFEST",
+                       help="directory of audio files or a Lhotse cuts/recordings manifest")
+        p.add_argument("--limit", type=int, default=None, help="use at most this many utterances")
+        p.set_defaults(func=func)
+
+
+def load_vae(ckpt: Path | None):
+    from vae_audio.errors import InputError
+    from vae_audio.model import SigmaVAE
+
+    if ckpt is None:
+        if not (BUNDLED_VAE / "config.json").is_file():
+            raise InputError(f"no --ckpt given and no bundled σ-VAE at {BUNDLED_VAE}; pass --ckpt DIR.")
+        ckpt = BUNDLED_VAE
+    if not ckpt.is_dir():
+        raise InputError(f"{ckpt}: no such checkpoint directory.")
+    return SigmaVAE.from_pretrained(ckpt)
+
+
+def run_encode(args) -> int:
+    import numpy as np
+    import torch
+
+    from vae_audio.audio import load_audio
+
+    vae = load_vae(args.ckpt)
+    audio = vae.config.audio
+    x = load_audio(args.input, audio.sample_rate, normalize_dbfs=audio.target_dbfs, trim=False)
+    with torch.no_grad():
+        mu = vae.encode(torch.from_numpy(x)[None])[0]  # (T, D)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    np.save(args.output, mu.numpy().astype(np.float32))
+    print(f"{args.output}: {mu.shape[0]} frames x {mu.shape[1]} ({len(x) / audio.sample_rate:.2f} s)")
+    return 0
+
+
+def read_latents(path: Path, latent_dim: int):
+    """A .npy of shape (T, D) or (1, T, D) with D == latent_dim -> float32 (T, D); else InputError."""
+    import numpy as np
+
+    from vae_audio.errors import InputError
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such latent file.")
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        raise InputError(f"{path}: not a NumPy .npy file.") from None
+    if z.ndim == 3 and z.shape[0] == 1:
+        z = z[0]
+    if z.ndim != 2 or z.shape[1] != latent_dim or z.shape[0] == 0:
+        raise InputError(f"{path}: latents must have shape (frames, {latent_dim}); got {z.shape}.")
+    if not np.issubdtype(z.dtype, np.floating) or not np.all(np.isfinite(z)):
+        raise InputError(f"{path}: latents must be finite floating-point numbers (dtype {z.dtype}).")
+    return z.astype(np.float32)
+
+
+def run_decode(args) -> int:
+    import torch
+
+    from vae_audio.audio import save_audio
+
+    vae = load_vae(args.ckpt)
+    z = read_latents(args.input, vae.config.audio.latent_dim)
+    with torch.no_grad():
+        y = vae.decode(torch.from_numpy(z)[None])[0].numpy()
+    save_audio(args.output, y, vae.config.audio.sample_rate)
+    print(f"{args.output}: {len(y) / vae.config.audio.sample_rate:.2f} s from {len(z)} frames")
+    return 0
+
+
+def run_eval(args) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from vae_audio.data import AudioSource
+    from vae_audio.metrics import CodecMetrics
+
+    vae = load_vae(args.ckpt)
+    audio = vae.config.audio
+    source = AudioSource(args.data, audio.sample_rate, audio.target_dbfs)
+    metrics, scores = CodecMetrics(audio), []
+    for i in tqdm(range(min(len(source), args.limit or len(source))), desc="vae eval", unit="utt"):
+        x = source.load(i)
+        with torch.no_grad():
+            y = vae.decode(vae.encode(torch.from_numpy(x)[None]))[0, : len(x)].numpy()
+        scores.append(metrics(x, y))
+    print(metrics.table(scores))
+    return 0
+
+
+def run_stats(args) -> int:
+    import dataclasses
+
+    import torch
+    from tqdm import tqdm
+
+    from vae_audio.checkpoint import save_config
+    from vae_audio.data import AudioSource
+    from vae_audio.model import latent_stats
+
+    vae = load_vae(args.ckpt)
+    source = AudioSource(args.data, vae.config.audio.sample_rate, vae.config.audio.target_dbfs)
+    n = min(len(source), args.limit or len(source))
+    with torch.no_grad():
+        latents = (vae.encode(torch.from_numpy(source.load(i))[None]) for i in tqdm(range(n), desc="vae stats", unit="utt"))
+        scale, bias = latent_stats(latents)
+    save_config(dataclasses.replace(vae.config, latent_scale=scale, latent_bias=bias), args.ckpt or BUNDLED_VAE)
+    print(f"latent_scale={scale:.6g} latent_bias={bias:.6g} over {n} utterances, written to {args.ckpt or BUNDLED_VAE}")
+    return 0
