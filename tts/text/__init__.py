@@ -1,0 +1,60 @@
+"""English text frontend: normalize -> split -> g2p (espeak-ng) -> phoneme ids.
+
+Free of torch, so the ONNX runtime can use it. The usual entry points:
+
+    tok = PhonemeTokenizer()
+    ids = text_to_ids("Dr. Smith paid $5.", tok)         # one utterance
+    batch = texts_to_ids(["Hello.", "Goodbye."], tok)     # many, one espeak-ng call
+    chunks = split_text(book, max_phonemes=300)           # long text -> Chunk(text, phonemes)
+
+Input handling: empty or whitespace-only text raises `InputError("text is empty")`. Emoji and
+other characters with no reading are dropped with a logged warning; non-Latin scripts (CJK,
+Cyrillic, Greek) are transliterated with unidecode, also with a warning. Text left with no
+letter to pronounce raises `InputError`.
+"""
+
+from __future__ import annotations
+
+from tts.text.g2p import phonemize
+from tts.text.normalize import normalize
+from tts.text.split import DEFAULT_MAX_PHONEMES, Chunk, chunk_text, split_sentences
+from tts.text.tokenizer import PhonemeTokenizer
+from vae_audio.errors import InputError
+
+__all__ = [
+    "Chunk", "InputError", "PhonemeTokenizer", "chunk_text", "normalize", "phonemize", "prepare",
+    "split_sentences", "split_text", "text_to_ids", "text_to_phonemes", "texts_to_ids",
+]
+
+
+def prepare(text: str, what: str = "text") -> str:
+    """Normalized `text`; InputError if it is empty or has nothing to pronounce."""
+    if not text or not text.strip():
+        raise InputError(f"{what} is empty")
+    normalized = normalize(text)
+    if not any(ch.isalpha() for ch in normalized):
+        raise InputError(f"{what} has nothing to pronounce after normalization: {text.strip()[:40]!r}")
+    return normalized
+
+
+def text_to_phonemes(text: str) -> tuple[str, str]:
+    """(normalized text, IPA phonemes) for one utterance."""
+    normalized = prepare(text)
+    return normalized, phonemize([normalized])[0]
+
+
+def texts_to_ids(texts: list[str], tokenizer: PhonemeTokenizer) -> list[list[int]]:
+    """Phoneme ids (no special tokens) for each text, phonemized in one call."""
+    names = ["text"] if len(texts) == 1 else [f"text {i + 1} of {len(texts)}" for i in range(len(texts))]
+    normalized = [prepare(t, name) for t, name in zip(texts, names)]
+    return [tokenizer.encode(p) for p in phonemize(normalized)]
+
+
+def text_to_ids(text: str, tokenizer: PhonemeTokenizer) -> list[int]:
+    """Phoneme ids (no special tokens) for one utterance."""
+    return texts_to_ids([text], tokenizer)[0]
+
+
+def split_text(text: str, max_phonemes: int = DEFAULT_MAX_PHONEMES) -> list[Chunk]:
+    """Long raw text -> normalized chunks of at most `max_phonemes` phonemes (see `tts.text.split`)."""
+    return chunk_text(prepare(text), max_phonemes)
