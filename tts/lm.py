@@ -165,7 +165,7 @@ class LatentLM(nn.Module):
         diffusion = self.head.loss(targets[predicts], hs[predicts])
         stop_target = (steps[None] == n_frames[:, None]).float()
         stop = F.binary_cross_entropy_with_logits(self.stop_logits(hs)[in_speech].float(), stop_target[in_speech])
-        ctc = self._ctc_loss(hs[has_text], n_frames[has_text] + 1, text[has_text], text_lens[has_text])
+        ctc = self._ctc_loss(hs, n_frames + 1, text, text_lens, has_text)
         total = diffusion + cfg.stop_weight * stop + cfg.ctc_weight * ctc
         return LMLosses(total, diffusion, stop, ctc)
 
@@ -175,12 +175,12 @@ class LatentLM(nn.Module):
         logits = self.ctc_head(hs).float().view(b, t * self.cfg.ctc_upsample, self.cfg.vocab_size)
         return logits.log_softmax(-1)
 
-    def _ctc_loss(self, hs, frames, text, text_lens):
-        if hs.shape[0] == 0:
-            return hs.sum() * 0.0
-        log_probs = self.ctc_log_probs(hs).transpose(0, 1)  # (T', B, V)
-        return F.ctc_loss(log_probs, text, frames * self.cfg.ctc_upsample, text_lens,
-                          blank=self.cfg.pad_id, zero_infinity=True)
+    def _ctc_loss(self, hs, frames, text, text_lens, has_text):
+        if not has_text.any():  # still touch the head so every parameter gets a gradient (DDP)
+            return self.ctc_log_probs(hs[:1, :1]).sum() * 0.0
+        log_probs = self.ctc_log_probs(hs[has_text]).transpose(0, 1)  # (T', B', V)
+        return F.ctc_loss(log_probs, text[has_text], frames[has_text] * self.cfg.ctc_upsample,
+                          text_lens[has_text], blank=self.cfg.pad_id, zero_infinity=True)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,0 +1,112 @@
+"""Training the LatentLM decoder: dataset format, exact resume, DDP under torchrun, and an honest overfit."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tts.checkpoint import load_checkpoint, save_checkpoint
+from tts.config import preset
+from tts.data import LatentDataset, Utterance, make_example, write_latent_dataset
+from tts.engine import Engine, SpeechRequest
+from tts.lm import LatentLM
+from tts.train import TrainConfig, train
+from vae_audio.config import AudioConfig
+from vae_audio.errors import InputError
+
+SPECIAL = {"pad": 0, "bos": 2, "voice": 3, "voice_end": 4, "text": 5, "text_end": 6, "speech": 7}
+VOCAB = 48
+
+
+def make_corpus(root, n_utts=6, seed=0, min_len=8, max_len=15):
+    """Utterances whose latents follow their phonemes: each phoneme id has a fixed latent and
+    lasts 1-2 frames (plus noise), two speakers alternating."""
+    rng = np.random.default_rng(seed)
+    table = rng.standard_normal((VOCAB, 32)).astype(np.float32) * 2 + 1
+    utts = []
+    for u in range(n_utts):
+        ph = rng.integers(10, VOCAB, rng.integers(min_len, max_len)).tolist()
+        dur = rng.integers(1, 3, len(ph))
+        lat = np.concatenate([np.repeat(table[p][None], d, 0) for p, d in zip(ph, dur)])
+        lat = lat + 0.1 * rng.standard_normal(lat.shape).astype(np.float32)
+        utts.append(Utterance(f"u{u}", f"spk{u % 2}", lat, ph))
+    write_latent_dataset(root, utts, AudioConfig(), VOCAB, SPECIAL)
+    return utts
+
+
+def run_config(data, out, **kw):
+    base = dict(data=str(data), out=str(out), preset="tiny", batch_size=6, lr=3e-3, warmup=30,
+                save_every=10**6, tensorboard=False, progress=False)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_dataset_round_trip_and_voice_prompt_from_another_utterance(tmp_path):
+    utts = make_corpus(tmp_path, n_utts=4, min_len=40, max_len=60)
+    ds = LatentDataset(tmp_path)
+    lat, ph = ds.item(2)
+    np.testing.assert_array_equal(lat, utts[2].latents)
+    assert ph.tolist() == utts[2].phonemes
+    assert ds.lm_config_overrides()["vocab_size"] == VOCAB
+    cfg = preset("tiny", uncond_prob=0.0, voice_prob=1.0)
+    seq, frames, text, has_text = make_example(ds, 0, cfg, np.random.default_rng(0), lambda z: z)
+    voice = seq.latents[seq.is_latent][: int(seq.is_latent.sum()) - frames].numpy()
+    assert 30 <= len(voice) <= min(75, len(utts[2].latents))  # 2-5 s at 15 Hz
+    other = utts[2].latents  # speaker spk0 = utterances 0 and 2
+    assert any(np.array_equal(voice, other[s:s + len(voice)]) for s in range(len(other) - len(voice) + 1))
+    assert has_text and frames == len(utts[0].latents) and text.tolist() == utts[0].phonemes
+
+
+def test_overfit_lowers_losses_and_generates_the_right_lengths(tmp_path):
+    torch.set_num_threads(1)
+    utts = make_corpus(tmp_path / "data")
+    history = train(run_config(tmp_path / "data", tmp_path / "ckpt", steps=300))
+    first = {k: np.mean([r[k] for r in history[:10]]) for k in ("diffusion", "stop")}
+    last = {k: np.mean([r[k] for r in history[-20:]]) for k in ("diffusion", "stop")}
+    assert last["diffusion"] < 0.3 * first["diffusion"] and last["stop"] < 0.1 * first["stop"]
+    model, _ = load_checkpoint(tmp_path / "ckpt")
+    reqs = [SpeechRequest(torch.tensor(u.phonemes)) for u in utts]
+    out = Engine(model).generate(reqs, [torch.Generator().manual_seed(i) for i in range(len(reqs))], steps=10)
+    for z, u in zip(out.latents, utts):
+        assert abs(len(z) - len(u.latents)) <= 0.2 * len(u.latents)
+    assert all(out.stopped)
+    err = np.mean([np.mean((z[: len(u.latents)].numpy() - u.latents[: len(z)]) ** 2) for z, u in zip(out.latents, utts)])
+    assert err < 0.05 * np.var(np.concatenate([u.latents for u in utts]))  # content, not only length
+
+
+def test_resume_is_exact(tmp_path):
+    make_corpus(tmp_path / "data", n_utts=4)
+    train(run_config(tmp_path / "data", tmp_path / "straight", steps=6, batch_size=3))
+    train(run_config(tmp_path / "data", tmp_path / "resumed", steps=6, batch_size=3, stop_at=3))
+    assert (tmp_path / "resumed" / "train_state.pt").is_file()
+    train(run_config(tmp_path / "data", tmp_path / "resumed", steps=6, batch_size=3))
+    a = load_file(str(tmp_path / "straight" / "model.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_two_process_gloo_run_under_torchrun(tmp_path):
+    make_corpus(tmp_path / "data", n_utts=4)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "tts.train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "ckpt"),
+           "--preset", "tiny", "--steps", "2", "--batch-size", "2", "--threads", "1", "--no-tensorboard"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    model, config = load_checkpoint(tmp_path / "ckpt")
+    assert config["training"]["steps"] == 2
+
+
+def test_broken_checkpoints_raise_input_error(tmp_path):
+    with pytest.raises(InputError, match="no config.json"):
+        load_checkpoint(tmp_path)
+    save_checkpoint(tmp_path / "ok", LatentLM(preset("tiny")), AudioConfig())
+    (tmp_path / "ok" / "model.safetensors").write_bytes(b"not weights")
+    with pytest.raises(InputError, match="corrupt weights"):
+        load_checkpoint(tmp_path / "ok")
+    (tmp_path / "ok" / "config.json").write_text("{")
+    with pytest.raises(InputError, match="unreadable"):
+        load_checkpoint(tmp_path / "ok")

@@ -1,0 +1,60 @@
+"""LatentLM checkpoints: a directory with config.json and model.safetensors (no pickle).
+
+config.json = {"format_version", "lm": LMConfig dict, "audio": AudioConfig dict,
+               "tokenizer": tokenizer dict or null, plus any extra fields (e.g. training notes)}.
+The model is rebuilt from the directory alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from tts.config import LMConfig
+from tts.lm import LatentLM
+from vae_audio.config import AudioConfig
+from vae_audio.errors import InputError
+
+FORMAT_VERSION = 1
+CONFIG, WEIGHTS = "config.json", "model.safetensors"
+
+
+def save_checkpoint(out_dir: str | Path, model: LatentLM, audio: AudioConfig,
+                    tokenizer: dict | None = None, **extra) -> None:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(out / WEIGHTS))
+    config = {"format_version": FORMAT_VERSION, "lm": model.cfg.to_dict(), "audio": audio.to_dict(),
+              "tokenizer": tokenizer, **extra}
+    (out / CONFIG).write_text(json.dumps(config, indent=1))
+
+
+def read_config(ckpt_dir: str | Path) -> dict:
+    path = Path(ckpt_dir) / CONFIG
+    if not path.is_file():
+        raise InputError(f"{ckpt_dir}: not a LatentLM checkpoint (no {CONFIG}).")
+    try:
+        config = json.loads(path.read_text())
+        LMConfig.from_dict(config["lm"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{path}: unreadable checkpoint config ({e.__class__.__name__}: {e}).") from None
+    if config.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"{path}: checkpoint format {config.get('format_version')} is not {FORMAT_VERSION}.")
+    return config
+
+
+def load_checkpoint(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> tuple[LatentLM, dict]:
+    """(model in eval mode, config dict) of a checkpoint directory; InputError if it is broken."""
+    config = read_config(ckpt_dir)
+    model = LatentLM(LMConfig.from_dict(config["lm"]))
+    path = Path(ckpt_dir) / WEIGHTS
+    try:
+        model.load_state_dict(load_file(str(path), device=str(device)))
+    except (FileNotFoundError, SafetensorError, RuntimeError, OSError) as e:
+        raise InputError(f"{path}: missing or corrupt weights ({e.__class__.__name__}).") from None
+    return model.to(device).eval(), config

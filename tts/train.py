@@ -1,0 +1,210 @@
+"""Train the LatentLM decoder on a latent dataset (see tts/data.py). Runs alone or under torchrun.
+
+    torchrun --nproc_per_node 2 -m tts.train --data DATA_DIR --out CKPT_DIR --preset small --steps 20000
+
+DDP (nccl on CUDA, gloo on CPU), bf16 autocast (default on CUDA; `--bf16` on CPU), AdamW with
+linear warmup and cosine decay, gradient clipping, TensorBoard and tqdm on rank 0.
+Every `--save-every` steps the output directory gets a checkpoint (config.json +
+model.safetensors) and `train_state.pt` (optimizer, scheduler, step, RNG); rerunning the same
+command resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from tts.checkpoint import WEIGHTS, save_checkpoint
+from tts.config import LMConfig, preset
+from tts.data import LatentDataset, TrainBatch, batch_indices, make_batch
+from tts.lm import LatentLM, count_parameters
+
+STATE = "train_state.pt"
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    preset: str = "small"
+    steps: int = 20000  # total steps of the schedule
+    stop_at: int | None = None  # end this run early (saving) at this step; rerun to resume
+    batch_size: int = 16  # sequences per rank and step
+    lr: float = 1e-3
+    warmup: int = 300
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    save_every: int = 1000
+    log_every: int = 20
+    seed: int = 0
+    bf16: bool | None = None  # None: on CUDA only
+    threads: int | None = None  # torch CPU threads per process
+    tensorboard: bool = True
+    progress: bool = True
+    model: dict = field(default_factory=dict)  # LMConfig overrides, e.g. {"ctc_weight": 0}
+
+
+class LossModule(nn.Module):
+    """Wraps `LatentLM.loss` as a forward so DDP sees (and synchronises) the whole step."""
+
+    def __init__(self, model: LatentLM):
+        super().__init__()
+        self.model = model
+
+    def forward(self, tb: TrainBatch):
+        return self.model.loss(tb.batch, tb.n_frames, tb.text, tb.text_lens, tb.has_text)
+
+
+def setup_distributed() -> tuple[int, int, torch.device]:
+    """(rank, world size, device); initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
+    if world > 1 and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return (dist.get_rank() if world > 1 else 0), world, device
+
+
+def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def build_model(tc: TrainConfig, ds: LatentDataset) -> LatentLM:
+    cfg: LMConfig = preset(tc.preset, **{**ds.lm_config_overrides(), **tc.model})
+    return LatentLM(cfg)
+
+
+def save(tc: TrainConfig, model: LatentLM, ds: LatentDataset, opt, sched, step: int) -> None:
+    save_checkpoint(tc.out, model, ds.audio, ds.meta.get("tokenizer"),
+                    training={"data": str(tc.data), "steps": step, "preset": tc.preset})
+    state = {"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+             "torch_rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    tmp = Path(tc.out) / (STATE + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, Path(tc.out) / STATE)
+
+
+def try_resume(tc: TrainConfig, model: LatentLM, opt, sched, device) -> int:
+    """Load weights and training state from tc.out if a previous run left them; return the step."""
+    state_path = Path(tc.out) / STATE
+    if not state_path.is_file():
+        return 0
+    from safetensors.torch import load_file
+    model.load_state_dict(load_file(str(Path(tc.out) / WEIGHTS), device=str(device)))
+    state = torch.load(state_path, map_location="cpu", weights_only=False)
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    if state["cuda_rng"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return int(state["step"])
+
+
+def train(tc: TrainConfig) -> list[dict]:
+    """Run training; return rank 0's per-step losses (for tests and notebooks)."""
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    rank, world, device = setup_distributed()
+    torch.manual_seed(tc.seed + rank)
+    ds = LatentDataset(tc.data)
+    model = build_model(tc, ds).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, betas=(0.9, 0.95))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_factor(s, tc.warmup, tc.steps, tc.min_lr_ratio))
+    start = try_resume(tc, model, opt, sched, device)
+    step_fn = LossModule(model)
+    if world > 1:
+        step_fn = nn.parallel.DistributedDataParallel(step_fn)
+    use_bf16 = tc.bf16 if tc.bf16 is not None else device.type == "cuda"
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
+    writer = _writer(tc) if rank == 0 else None
+    history: list[dict] = []
+    bar = tqdm(range(start, tc.steps), initial=start, total=tc.steps, disable=rank != 0 or not tc.progress)
+    if rank == 0:
+        bar.write(f"LatentLM {tc.preset}: {count_parameters(model) / 1e6:.1f} M parameters, "
+                  f"{len(ds)} utterances, {world} process(es) on {device.type}, bf16={use_bf16}")
+    for step in bar:
+        if tc.stop_at is not None and step >= tc.stop_at:
+            break
+        idx = batch_indices(len(ds), tc.batch_size, tc.seed, step, rank, world)
+        tb = make_batch(ds, idx, model.cfg, tc.seed, step, model.normalize).to(device)
+        with autocast:
+            losses = step_fn(tb)
+        opt.zero_grad(set_to_none=True)
+        losses.total.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        opt.step()
+        sched.step()
+        record = {"step": step + 1, "lr": sched.get_last_lr()[0], "grad_norm": float(grad_norm),
+                  **{k: getattr(losses, k).item() for k in ("total", "diffusion", "stop", "ctc")}}
+        if rank == 0:
+            history.append(record)
+            _log(writer, bar, record, tc.log_every)
+        if (step + 1) % tc.save_every == 0 or step + 1 in (tc.steps, tc.stop_at):
+            if rank == 0:
+                save(tc, model, ds, opt, sched, step + 1)
+            if world > 1:
+                dist.barrier()
+    if writer is not None:
+        writer.close()
+    return history
+
+
+def _writer(tc: TrainConfig):
+    if not tc.tensorboard:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+    return SummaryWriter(str(Path(tc.out) / "tensorboard"))
+
+
+def _log(writer, bar, record: dict, every: int) -> None:
+    if writer is not None:
+        for k, v in record.items():
+            if k != "step":
+                writer.add_scalar(f"train/{k}", v, record["step"])
+    if record["step"] % every == 0:
+        bar.set_postfix(diff=f"{record['diffusion']:.3f}", stop=f"{record['stop']:.3f}",
+                        ctc=f"{record['ctc']:.2f}", lr=f"{record['lr']:.1e}")
+
+
+def parse_args(argv=None) -> TrainConfig:
+    p = argparse.ArgumentParser(prog="python -m tts.train", description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True, help="latent dataset directory (tts/data.py format)")
+    p.add_argument("--out", required=True, help="checkpoint directory (resumed if it holds a run)")
+    defaults = TrainConfig(data="", out="")
+    for name in ("preset", "steps", "batch_size", "lr", "warmup", "min_lr_ratio", "weight_decay",
+                 "grad_clip", "save_every", "log_every", "seed", "threads", "stop_at"):
+        value = getattr(defaults, name)
+        p.add_argument("--" + name.replace("_", "-"), type=type(value) if value is not None else int, default=value)
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                   help="bf16 autocast (default: on CUDA only)")
+    p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
+    p.add_argument("--model", type=json.loads, default={}, help='LMConfig overrides as JSON, e.g. \'{"ctc_weight": 0}\'')
+    return TrainConfig(**vars(p.parse_args(argv)))
+
+
+def main(argv=None) -> None:
+    train(parse_args(argv))
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
