@@ -93,6 +93,7 @@ CASES = [
     ("a 100m sprint", "a one hundred meters sprint"),
     ("6 ft", "six feet"),
     ("wait 5s", "wait five seconds"),
+    ("He's 6'2\" tall.", "He's six feet two inches tall."),
     # abbreviations
     ("Dr. Smith met Mr. Jones and Mrs. Brown.", "Doctor Smith met Mister Jones and Missus Brown."),
     ("Ms. Lee", "Miz Lee"),
@@ -125,6 +126,7 @@ CASES = [
     ("½ cup", "one half cup"),
     ("1½ hours", "one and a half hours"),
     ("pages 10-20", "pages ten to twenty"),
+    ("24/7 service", "twenty-four seven service"),
     # punctuation, markup and characters
     ("hello -- world", "hello, world"),
     ("hello — world", "hello, world"),

@@ -98,3 +98,14 @@ def test_twenty_thousand_words_are_split_and_phonemised_without_loss():
     assert all(len(c.phonemes) <= 200 or len(c.text.split()) == 1 for c in chunks)
     assert all(c.phonemes.strip() for c in chunks)
     assert split_text(raw, max_phonemes=200) == chunks
+
+
+def test_text_without_sentence_ends_is_cut_into_blocks_at_spaces():
+    words = [f"w{'x' * (i % 7)}" for i in range(3000)]  # ~15,000 characters, no full stop
+    text = " ".join(words)
+    sentences = split_sentences(text)
+    assert len(sentences) > 1
+    assert " ".join(sentences).split() == words
+    chunks = chunk_text(text, max_phonemes=50, phonemize=lambda texts: list(texts))  # length = characters
+    assert " ".join(c.text for c in chunks).split() == words
+    assert all(len(c.phonemes) <= 50 for c in chunks)

@@ -281,7 +281,8 @@ def _money(m: re.Match) -> str:
 def expand_money(text: str) -> str:
     magnitude = r"(?:\s?(?i:(thousand|million|billion|trillion|bn|mn|k|m|b))(?![A-Za-z]))?"
     text = re.sub(rf"(-)?([$£€¥])\s?({NUMBER}){magnitude}", _money, text)
-    return re.sub(rf"\b({NUMBER})\s?¢", lambda m: decimal(m.group(1)) + (" cent" if _is_one(m.group(1)) else " cents"), text)
+    cents = lambda m: decimal(m.group(1)) + (" cent" if _is_one(m.group(1)) else " cents")  # noqa: E731
+    return re.sub(rf"\b({NUMBER})\s?¢", cents, text)
 
 
 def expand_percent(text: str) -> str:
@@ -315,7 +316,13 @@ def _unit(m: re.Match) -> str:
     return _signed(sign, f"{decimal(number)} {singular if _is_one(number) and not sign else plural}")
 
 
+def _feet_inches(m: re.Match) -> str:
+    feet, inches = m.groups()
+    return f"{cardinal(feet)} {'foot' if feet == '1' else 'feet'} {cardinal(inches)} {'inch' if inches == '1' else 'inches'}"
+
+
 def expand_units(text: str) -> str:
+    text = re.sub(r"\b(\d+)'\s?(\d+)(?:\"|'')", _feet_inches, text)  # 6'2"
     units = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
     return re.sub(rf"(?<![\w.])(-)?({NUMBER})\s?({units})(?![\w°])", _unit, text)
 
@@ -347,7 +354,9 @@ def _fraction(numerator: str, denominator: str, mixed: bool = False) -> str:
 
 
 def expand_fractions(text: str) -> str:
-    text = re.sub(r"\b(\d+)\s+(\d+)/(\d+)\b", lambda m: f"{cardinal(m.group(1))} and {_fraction(*m.group(2, 3), mixed=True)}", text)
+    text = re.sub(r"\b24/7\b", "twenty-four seven", text)  # an idiom, not a fraction
+    mixed = lambda m: f"{cardinal(m.group(1))} and {_fraction(*m.group(2, 3), mixed=True)}"  # noqa: E731
+    text = re.sub(r"\b(\d+)\s+(\d+)/(\d+)\b", mixed, text)
     return re.sub(r"\b(\d+)/(\d+)\b", lambda m: _fraction(*m.group(1, 2)), text)
 
 

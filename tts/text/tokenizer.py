@@ -26,10 +26,12 @@ SPECIALS = ("<pad>", "<unk>", "<bos>", "<voice>", "</voice>", "<text>", "</text>
 WORD_BOUNDARY = " "
 PUNCTUATION = ';:,.!?¡¿—…"«»“”(){}[]'  # phonemizer's default marks, the ones it keeps
 MARKS = "ˈˌːˑ"  # primary stress, secondary stress, long, half-long
-DIACRITICS = "\u0303\u0329\u0361\u032a\u0325\u031a\u0306ʰʲʷˠˤⁿˡ"  # nasal, syllabic, tie, dental, voiceless, no release, extra-short
+# combining nasal, syllabic, tie bar, dental, voiceless, no release, extra-short; then modifier letters
+DIACRITICS = "\u0303\u0329\u0361\u032a\u0325\u031a\u0306ʰʲʷˠˤⁿˡ"
 LETTERS = (
     "abcdefghijklmnopqrstuvwxyz"
-    "æçðøħŋœɐɑɒɓɔɕɖɗɘəɚɛɜɝɞɟɠɡɢɣɤɥɦɧɨɪɫɬɭɮɯɰɱɲɳɴɵɶɸɹɺɻɽɾʀʁʂʃʄʈʉʊʋʌʍʎʏʐʑʒʔʕʙʛʜʝʟʡʢβθχᵻ"
+    "æçðøħŋœɐɑɒɓɔɕɖɗɘəɚɛɜɝɞɟɠɡɢɣɤɥɦɧɨɪɫɬɭɮɯɰɱɲɳɴɵɶɸ"
+    "ɹɺɻɽɾʀʁʂʃʄʈʉʊʋʌʍʎʏʐʑʒʔʕʙʛʜʝʟʡʢβθχᵻ"
     "ʤʧʦʣ"  # affricate ligatures, used by some espeak voices
 )
 SYMBOLS = (WORD_BOUNDARY, *PUNCTUATION, *MARKS, *DIACRITICS, *LETTERS)
