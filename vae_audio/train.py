@@ -1,0 +1,267 @@
+"""Train a σ-VAE; one process per device under torchrun (or a plain single process).
+
+    torchrun --nproc-per-node 2 -m vae_audio.train --data DIR_OR_MANIFEST --out runs/vae --preset small
+
+DDP uses nccl on GPUs and gloo on CPUs; CUDA runs in bf16 autocast. The first
+`loss.warmup_steps` steps train on reconstruction only (mel, STFT, μ L2), then the discriminators
+join (LSGAN + feature matching). Every `--save-every` steps rank 0 writes a loadable checkpoint
+(config.json with fresh latent statistics + model.safetensors) and the training state; running
+the same command again resumes exactly, since batches and σ-VAE noise are functions of
+(seed, step, rank) and no global RNG is used.
+
+No EMA of the generator: the codecs this follows (DAC, Vocos, EnCodec) train without one, the
+discriminator is fitted to the live generator rather than to an average, and an EMA copy would
+add a third model's memory to CPU training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm import tqdm
+
+from vae_audio.checkpoint import WEIGHTS_NAME, load_training_state, read_config, save_model, save_training_state
+from vae_audio.config import VAE_PRESETS, VAEConfig
+from vae_audio.data import AudioSource, CropDataset, StepBatchSampler
+from vae_audio.discriminators import Discriminators
+from vae_audio.losses import GeneratorLoss, discriminator_loss
+from vae_audio.model import SigmaVAE, latent_stats
+
+LOG_NAME = "losses.jsonl"
+
+
+@dataclass
+class Dist:
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed() -> Dist:
+    """Join the torchrun group if there is one; otherwise a world of one."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
+    if world > 1:
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Dist(int(os.environ.get("RANK", "0")), world, device)
+
+
+class Trainer:
+    """Holds the models, optimizers and loss; `step(i, batch)` runs one generator (and discriminator) update."""
+
+    def __init__(self, args, d: Dist):
+        self.args, self.d = args, d
+        out = Path(args.out)
+        resume = (out / WEIGHTS_NAME).is_file() and not args.restart
+        config = read_config(out) if resume else apply_overrides(VAE_PRESETS[args.preset], args.set)
+        torch.manual_seed(args.seed)
+        self.model = SigmaVAE(config).to(d.device)
+        self.disc = Discriminators(config).to(d.device)
+        self.loss = GeneratorLoss(config.audio.sample_rate, config.loss).to(d.device)
+        self.opt_g = torch.optim.AdamW(self.model.parameters(), lr=args.lr, betas=(0.8, 0.99))
+        self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=args.lr, betas=(0.8, 0.99))
+        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, args.lr_decay)
+        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, args.lr_decay)
+        self.start_step = self._resume(out) if resume else 0
+        ddp_kw = {"device_ids": [d.device.index]} if d.device.type == "cuda" else {}
+        self.g = DDP(self.model, **ddp_kw) if d.world > 1 else self.model
+        self.dd = DDP(self.disc, **ddp_kw) if d.world > 1 else self.disc
+
+    def _resume(self, out: Path) -> int:
+        self.model.load_state_dict(SigmaVAE.from_pretrained(out, self.d.device).state_dict())
+        state = load_training_state(out, self.disc, self.d.device)
+        if state is None:
+            return 0
+        for name in ("opt_g", "opt_d", "sched_g", "sched_d"):
+            getattr(self, name).load_state_dict(state[name])
+        return state["step"]
+
+    def autocast(self):
+        return torch.autocast(self.d.device.type, dtype=torch.bfloat16, enabled=self.d.device.type == "cuda")
+
+    def noise(self, step: int) -> torch.Generator:
+        return torch.Generator().manual_seed((self.args.seed * 1_000_003 + step) * self.d.world + self.d.rank)
+
+    def step(self, step: int, x: torch.Tensor) -> tuple[dict, torch.Tensor]:
+        """x (B, S) -> ({loss name: value}, decoded audio (B, S))."""
+        gan = step >= self.model.config.loss.warmup_steps
+        with self.autocast():
+            out = self.g(x, self.noise(step))
+        logs = self._disc_step(x, out.audio.detach()) if gan else {}
+        with self.autocast():
+            real, fake = self._disc_features(x, out.audio) if gan else (None, None)
+            total, terms = self.loss(out.audio.float(), x, out.mu, real, fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        terms["grad_norm_g"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.clip_g))
+        self.opt_g.step()
+        self.sched_g.step()
+        return {**terms, **logs, "total": float(total.detach())}, out.audio.detach()
+
+    def _disc_step(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict:
+        with self.autocast():
+            both = self.dd(torch.cat([x, x_hat]))  # one forward, as DDP expects
+            b = x.shape[0]
+            loss = discriminator_loss([(l[:b], []) for l, _ in both], [(l[b:], []) for l, _ in both])
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.disc.parameters(), self.args.clip_d)
+        self.opt_d.step()
+        self.sched_d.step()
+        return {"disc": float(loss.detach()), "grad_norm_d": float(norm)}
+
+    def _disc_features(self, x, x_hat):
+        """Discriminator outputs for real and decoded audio, with the discriminator frozen."""
+        self.disc.requires_grad_(False)
+        both = self.disc(torch.cat([x, x_hat]))
+        self.disc.requires_grad_(True)
+        b = x.shape[0]
+        split = lambda t: (t[:b], t[b:])  # noqa: E731
+        real = [(split(l)[0], [split(f)[0] for f in fs]) for l, fs in both]
+        fake = [(split(l)[1], [split(f)[1] for f in fs]) for l, fs in both]
+        return real, fake
+
+    def save(self, step: int, source: AudioSource) -> None:
+        """Rank 0: refresh the latent statistics, then write the model and the training state."""
+        scale, bias = self.latent_statistics(source)
+        self.model.config = replace(self.model.config, latent_scale=scale, latent_bias=bias)
+        out = Path(self.args.out)
+        save_model(self.model, out)
+        state = {name: getattr(self, name).state_dict() for name in ("opt_g", "opt_d", "sched_g", "sched_d")}
+        save_training_state(out, self.disc, {**state, "step": step, "seed": self.args.seed})
+
+    @torch.no_grad()
+    def latent_statistics(self, source: AudioSource) -> tuple[float, float]:
+        data = CropDataset(source, crop_samples(self.args, self.model.config), seed=self.args.seed + 1)  # its own crops, not the training stream
+        b = self.args.batch_size
+        batches = (torch.stack([data[i * b + j] for j in range(b)]).to(self.d.device) for i in range(self.args.stats_batches))
+        return latent_stats(self.model.encode(x) for x in batches)
+
+
+def apply_overrides(config: VAEConfig, items: list[str]) -> VAEConfig:
+    """`--set key=JSON ...` on top of a preset, e.g. --set head='"upsample"' 'loss={"warmup_steps": 0}'."""
+    d = config.to_dict()
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in d:
+            raise SystemExit(f"--set: unknown VAEConfig field {key!r}")
+        v = json.loads(value)
+        d[key] = {**d[key], **v} if isinstance(v, dict) else v
+    return VAEConfig.from_dict(d)
+
+
+def crop_samples(args, config: VAEConfig) -> int:
+    """--crop-seconds rounded to whole latent frames (at least one), so decoded crops match their input."""
+    return max(1, round(args.crop_seconds * config.audio.frame_rate)) * config.audio.hop
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Train a σ-VAE audio tokenizer (run under torchrun for several processes).")
+    p.add_argument("--data", required=True, help="directory of audio files or a Lhotse cuts/recordings manifest")
+    p.add_argument("--out", required=True, help="checkpoint directory; an existing one is resumed")
+    p.add_argument("--preset", default="small", choices=sorted(VAE_PRESETS))
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="override VAEConfig fields of the preset")
+    p.add_argument("--steps", type=int, default=200_000, help="total optimizer steps of the schedule")
+    p.add_argument("--stop-after", type=int, default=None, help="stop (and save) once this step is reached")
+    p.add_argument("--batch-size", type=int, default=8, help="crops per process")
+    p.add_argument("--crop-seconds", type=float, default=2.0)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--lr-decay", type=float, default=0.999996, help="per-step exponential decay")
+    p.add_argument("--clip-g", type=float, default=1000.0)
+    p.add_argument("--clip-d", type=float, default=10.0)
+    p.add_argument("--save-every", type=int, default=2000)
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--audio-every", type=int, default=2000, help="TensorBoard audio samples every N steps (0: never)")
+    p.add_argument("--stats-batches", type=int, default=16, help="batches for the latent scale/bias")
+    p.add_argument("--num-workers", type=int, default=2)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in --out")
+    p.add_argument("--no-tensorboard", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = build_parser().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    d = setup_distributed()
+    try:
+        train(args, d)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    return Path(args.out)
+
+
+def train(args, d: Dist) -> None:
+    trainer = Trainer(args, d)
+    audio = trainer.model.config.audio
+    source = AudioSource(args.data, audio.sample_rate, audio.target_dbfs)
+    stop = min(args.steps, args.stop_after or args.steps)
+    sampler = StepBatchSampler(args.batch_size, d.rank, d.world, trainer.start_step, stop)
+    crops = CropDataset(source, crop_samples(args, trainer.model.config), args.seed)
+    loader = torch.utils.data.DataLoader(crops, batch_sampler=sampler, num_workers=args.num_workers)
+    log = Logger(args, d.main)
+    step = trainer.start_step
+    for step, x in enumerate(tqdm(loader, initial=step, total=stop, disable=not d.main, desc="σ-VAE"), start=step):
+        x = x.to(d.device)
+        logs, x_hat = trainer.step(step, x)
+        log.scalars(step, logs)
+        log.audio(step, x, x_hat, audio.sample_rate)
+        if d.main and (step + 1) % args.save_every == 0:
+            trainer.save(step + 1, source)
+    if d.main and stop > trainer.start_step:
+        trainer.save(stop, source)
+    log.close()
+    if dist.is_initialized():
+        dist.barrier()
+
+
+class Logger:
+    """Rank 0 only: losses.jsonl, TensorBoard scalars and audio."""
+
+    def __init__(self, args, active: bool):
+        self.args, self.active = args, active
+        self.tb = None
+        if active and not args.no_tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(Path(args.out) / "tensorboard"))
+
+    def scalars(self, step: int, logs: dict) -> None:
+        if not self.active or step % self.args.log_every:
+            return
+        Path(self.args.out).mkdir(parents=True, exist_ok=True)
+        with open(Path(self.args.out) / LOG_NAME, "a") as f:
+            f.write(json.dumps({"step": step, **logs}) + "\n")
+        for k, v in logs.items():
+            if self.tb:
+                self.tb.add_scalar(f"train/{k}", v, step)
+
+    def audio(self, step: int, x: torch.Tensor, x_hat: torch.Tensor, sample_rate: int) -> None:
+        if self.tb and self.args.audio_every and step % self.args.audio_every == 0:
+            self.tb.add_audio("audio/input", x[0].float().cpu().clamp(-1, 1), step, sample_rate)
+            self.tb.add_audio("audio/decoded", x_hat[0].float().cpu().clamp(-1, 1), step, sample_rate)
+
+    def close(self) -> None:
+        if self.tb:
+            self.tb.close()
+
+
+if __name__ == "__main__":
+    main()
