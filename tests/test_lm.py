@@ -114,7 +114,7 @@ def test_losses_are_finite_and_train():
 
 
 def test_normalisation_round_trips():
-    model = LatentLM(preset("tiny", latent_scale=0.5, latent_bias=-1.0))
+    model = LatentLM(preset("tiny", latent_scale=0.5, latent_bias=1.0))
     z = torch.randn(3, 32)
     torch.testing.assert_close(model.normalize(z), (z - 1.0) * 0.5)
     torch.testing.assert_close(model.denormalize(model.normalize(z)), z)

@@ -4,7 +4,8 @@ On-disk format (a directory, written by `write_latent_dataset`, e.g. from a Lhot
 
     meta.json            {"format_version", "audio": AudioConfig dict, "vocab_size",
                           "special_ids": {pad, bos, voice, voice_end, text, text_end, speech},
-                          "tokenizer": optional tokenizer dict stored into checkpoints}
+                          "tokenizer": optional tokenizer dict stored into checkpoints,
+                          "latent_scale", "latent_bias": optional, the σ-VAE's statistics}
     index.jsonl          one utterance per line: {"id", "speaker", "frames", "phonemes",
                           "latent_offset", "phoneme_offset"}
     data.safetensors     "latents" (sum frames, D) float32, raw VAE latents;
@@ -57,7 +58,9 @@ class TrainBatch:
 
 
 def write_latent_dataset(out_dir: str | Path, utterances: list[Utterance], audio: AudioConfig,
-                         vocab_size: int, special_ids: dict[str, int], tokenizer: dict | None = None) -> None:
+                         vocab_size: int, special_ids: dict[str, int], tokenizer: dict | None = None,
+                         latent_stats: tuple[float, float] | None = None) -> None:
+    """Write the directory format of the module docstring; latent_stats = the VAE's (scale, bias)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     index, lat_off, ph_off = [], 0, 0
@@ -71,6 +74,8 @@ def write_latent_dataset(out_dir: str | Path, utterances: list[Utterance], audio
     (out / "index.jsonl").write_text("".join(json.dumps(r) + "\n" for r in index))
     meta = {"format_version": FORMAT_VERSION, "audio": audio.to_dict(), "vocab_size": vocab_size,
             "special_ids": special_ids, "tokenizer": tokenizer}
+    if latent_stats is not None:
+        meta["latent_scale"], meta["latent_bias"] = map(float, latent_stats)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
@@ -101,9 +106,12 @@ class LatentDataset:
         return float(sum(r["frames"] for r in self.index) / max(1, sum(r["phonemes"] for r in self.index)))
 
     def latent_stats(self) -> tuple[float, float]:
-        """(scale, bias) so that (z + bias) * scale has zero mean and unit variance overall."""
+        """(scale, bias) with (z - bias) * scale zero-mean, unit-variance: the σ-VAE's own statistics
+        if meta.json carries them ("latent_scale", "latent_bias"), else computed over this dataset."""
+        if "latent_scale" in self.meta:
+            return float(self.meta["latent_scale"]), float(self.meta["latent_bias"])
         mean, std = float(self.latents.mean()), float(self.latents.std())
-        return 1.0 / max(std, 1e-6), -mean
+        return 1.0 / max(std, 1e-6), mean
 
     def lm_config_overrides(self) -> dict:
         """The LMConfig fields this dataset decides: vocabulary, special ids, latent size and stats."""

@@ -1,0 +1,121 @@
+"""The Python API and `latentlm-tts say` on a random-initialised tiny checkpoint."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from conftest import tone
+from tts.api import TTS, Audio
+from tts.cli.main import main
+from tts.config import preset
+from tts.lm import LatentLM
+from tts.text import PhonemeTokenizer
+from vae_audio.errors import InputError
+from vae_audio.model import SigmaVAE
+
+SR = 24000
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    """A tiny LatentLM (stop head biased to end after a few frames) + tiny σ-VAE checkpoint."""
+    tok = PhonemeTokenizer()
+    ids = dict(pad_id=tok.pad_id, bos_id=tok.bos_id, voice_id=tok.voice_id, voice_end_id=tok.voice_end_id,
+               text_id=tok.text_id, text_end_id=tok.text_end_id, speech_id=tok.speech_id)
+    torch.manual_seed(0)
+    model = LatentLM(preset("tiny", vocab_size=len(tok), **ids))
+    with torch.no_grad():
+        model.stop_head.weight.zero_()
+        model.stop_head.bias.fill_(-50.0)  # never stops: the length guard ends every chunk
+    path = tmp_path_factory.mktemp("ckpt")
+    TTS(model, SigmaVAE.from_preset("tiny"), tok).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tts(ckpt):
+    return TTS.from_pretrained(ckpt)
+
+
+def voice_file(tmp_path, seconds, amp=0.3):
+    path = tmp_path / f"voice_{seconds}_{amp}.wav"
+    sf.write(path, tone(seconds, SR, amp=amp), SR)
+    return path
+
+
+def test_synthesize_is_seeded_and_reports_the_guard(tts, tmp_path):
+    voice = voice_file(tmp_path, 2.0)
+    a = tts.synthesize("Hi there.", voice=voice, seed=3, steps=2)
+    b = tts.synthesize("Hi there.", voice=voice, seed=3, steps=2)
+    c = tts.synthesize("Hi there.", voice=voice, seed=4, steps=2)
+    assert isinstance(a, Audio) and a.sample_rate == SR and a.samples.dtype == np.float32
+    assert np.array_equal(a.samples, b.samples) and not np.allclose(a.samples, c.samples)
+    assert a.length_guard_hit and len(a.samples) % tts.audio_config.hop == 0
+
+
+def test_batch_equals_single_and_stream_equals_synthesize(tts, tmp_path):
+    voice = voice_file(tmp_path, 2.0)
+    texts = ["Hi.", "A longer sentence here."]
+    batch = tts.synthesize_batch(texts, voice=voice, seeds=[5, 6], steps=2)
+    for t, s, got in zip(texts, [5, 6], batch):
+        np.testing.assert_allclose(got.samples, tts.synthesize(t, voice=voice, seed=s, steps=2).samples, atol=1e-4)
+    streamed = list(tts.stream(texts[1], voice=voice, seed=6, steps=2))
+    assert len(streamed) > 2 and len(streamed[0]) == tts.audio_config.hop  # first chunk after one frame
+    np.testing.assert_allclose(np.concatenate(streamed), batch[1].samples, atol=1e-4)
+
+
+def test_continuation_prompt_with_transcript(tts, tmp_path):
+    out = tts.synthesize("and then some.", voice=voice_file(tmp_path, 1.5), voice_text="It begins", seed=0, steps=2)
+    assert len(out.samples) > 0 and np.isfinite(out.samples).all()
+    with pytest.raises(InputError, match="at most 10 s"):
+        tts.load_voice(voice_file(tmp_path, 11.0), voice_text="far too long")
+
+
+def test_bad_prompts_are_refused(tts, tmp_path):
+    with pytest.raises(InputError, match="at least 1 s"):
+        tts.load_voice(voice_file(tmp_path, 0.5))
+    with pytest.raises(InputError, match="silent"):
+        tts.load_voice(voice_file(tmp_path, 2.0, amp=0.0))
+    assert len(tts.load_voice(voice_file(tmp_path, 8.0)).latents) == 75  # trimmed to 5 s
+
+
+def test_say_writes_a_wav(ckpt, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    code = main(["say", "Hello world.", "--ckpt", str(ckpt), "--voice", str(voice_file(tmp_path, 2.0)),
+                 "--steps", "2", "--seed", "1", "-o", str(out)])
+    assert code == 0
+    audio, sr = sf.read(out)
+    assert sr == SR and len(audio) > SR // 2 and np.isfinite(audio).all()
+    assert "length guard" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing_prompt", "no such audio file"),
+    ("silent_prompt", "silent"),
+    ("empty_text", "text is empty"),
+    ("corrupt_ckpt", "corrupt weights"),
+    ("no_ckpt", "no such checkpoint"),
+])
+def test_say_bad_input_is_one_line(ckpt, tmp_path, capsys, case, message):
+    args = {"text": "Hello.", "--ckpt": str(ckpt)}
+    if case == "missing_prompt":
+        args["--voice"] = str(tmp_path / "nope.wav")
+    elif case == "silent_prompt":
+        args["--voice"] = str(voice_file(tmp_path, 2.0, amp=0.0))
+    elif case == "empty_text":
+        args["text"] = "   "
+    elif case == "corrupt_ckpt":
+        broken = tmp_path / "broken"
+        broken.mkdir()
+        for f in ckpt.iterdir():
+            if f.is_file():
+                (broken / f.name).write_bytes(f.read_bytes()[:100])
+        (broken / "config.json").write_bytes((ckpt / "config.json").read_bytes())
+        args["--ckpt"] = str(broken)
+    else:
+        args["--ckpt"] = str(tmp_path / "missing")
+    argv = ["say", args.pop("text"), "-o", str(tmp_path / "x.wav")] + [x for kv in args.items() for x in kv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err and not (tmp_path / "x.wav").exists()

@@ -1,0 +1,51 @@
+"""`latentlm-tts say TEXT -o OUT.wav`: synthesise speech, optionally in the voice of a prompt.
+
+TEXT `-` reads standard input. `--voice` clones the voice of a clip (at least 1 s of sound;
+the first 5 s are used). With `--voice-text`, its transcript, the clip instead starts the
+speech (continuation; at most 10 s). Bad input (missing or silent prompt, empty text, a
+broken checkpoint) is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers) -> None:
+    from tts.api import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+
+    p = subparsers.add_parser("say", help="synthesise TEXT to an audio file",
+                              description="Synthesise TEXT with the LatentLM model, optionally cloning a voice prompt.")
+    p.add_argument("text", metavar="TEXT", help="the text to speak; '-' reads standard input")
+    p.add_argument("-o", "--output", required=True, help="output audio file (.wav, .flac, .ogg or .mp3)")
+    p.add_argument("--voice", help="voice prompt audio file (>= 1 s of speech)")
+    p.add_argument("--voice-text", help="transcript of the voice prompt: continue it instead of cloning it")
+    p.add_argument("--cfg-scale", type=float, default=DEFAULT_CFG_SCALE,
+                   help=f"classifier-free guidance scale; 1 disables it (default {DEFAULT_CFG_SCALE})")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"diffusion sampler steps per frame (default {DEFAULT_STEPS})")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
+    p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tts.api import TTS
+    from vae_audio.audio import save_audio
+    from vae_audio.errors import InputError
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        raise InputError("text is empty")
+    if args.steps < 1:
+        raise InputError(f"--steps must be at least 1, got {args.steps}")
+    if args.voice_text is not None and args.voice is None:
+        raise InputError("--voice-text needs --voice (the clip it transcribes)")
+    tts = TTS.from_pretrained(args.ckpt)
+    audio = tts.synthesize(text, voice=args.voice, voice_text=args.voice_text,
+                           cfg_scale=args.cfg_scale, steps=args.steps, seed=args.seed)
+    path = save_audio(args.output, audio.samples, audio.sample_rate)
+    note = " (stopped by the length guard)" if audio.length_guard_hit else ""
+    print(f"wrote {path}: {len(audio.samples) / audio.sample_rate:.2f} s{note}")
+    return 0
