@@ -154,3 +154,18 @@ def test_save_and_load_round_trip(tmp_path):
 def test_from_pretrained_on_a_non_checkpoint_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="not a σ-VAE checkpoint"):
         SigmaVAE.from_pretrained(tmp_path)
+
+
+def test_streaming_encode_equals_full_encode():
+    model = active_model()
+    x = torch.from_numpy(np.stack([speechlike(1.3, seed=1), speechlike(1.3, seed=2)]))  # not a whole number of hops
+    with torch.no_grad():
+        full = model.encode(x)
+    stream = model.stream_encoder(batch_size=2)
+    chunks, i = [], 0
+    for n in [100, 1500, 0, 3200, 7000, 5000, 30000]:
+        chunks.append(stream.push(x[:, i:i + n]))
+        i += n
+    chunks.append(stream.flush())
+    assert [c.shape[1] for c in chunks] == [0, 1, 0, 2, 4, 3, 9, 1]  # a frame as soon as its hop is complete
+    torch.testing.assert_close(torch.cat(chunks, dim=1), full, rtol=1e-4, atol=1e-4)

@@ -35,14 +35,14 @@ class Encoder(nn.Module):
         self.norm = nn.LayerNorm(cfg.enc_dim, eps=1e-6)
         self.out = nn.Linear(cfg.enc_dim, cfg.audio.latent_dim)
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        x = self.conv_in(self.mel(audio))  # (B, C, 5T)
+    def forward(self, audio: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        x = self.conv_in(self.mel(audio, cache), cache)  # (B, C, 5T)
         for block in self.frame_blocks:
-            x = block(x)
+            x = block(x, cache)
         b, c, t = x.shape
         x = self.down(x.transpose(1, 2).reshape(b, t // self.ds, self.ds * c)).transpose(1, 2)  # (B, C, T)
         for block in self.latent_blocks:
-            x = block(x)
+            x = block(x, cache)
         return self.out(self.norm(x.transpose(1, 2)))  # (B, T, D)
 
 
@@ -126,6 +126,9 @@ class SigmaVAE(nn.Module):
     def denormalize(self, z: torch.Tensor) -> torch.Tensor:
         return z / self.config.latent_scale + self.config.latent_bias
 
+    def stream_encoder(self, batch_size: int) -> "StreamEncoder":
+        return StreamEncoder(self.encoder, batch_size, self.config.audio.hop)
+
     def stream_decoder(self, batch_size: int) -> "StreamDecoder":
         return StreamDecoder(self.decoder, batch_size, self.config.audio.latent_dim)
 
@@ -139,6 +142,35 @@ class SigmaVAE(nn.Module):
         from vae_audio.checkpoint import load_model
 
         return load_model(cls, directory, map_location)
+
+
+class StreamEncoder:
+    """Encodes audio as it arrives: `push((B, n))` returns μ (B, k, D) for every hop completed so far;
+    `flush()` zero-pads the remainder to a whole hop, as `SigmaVAE.encode` does. The concatenation
+    equals `SigmaVAE.encode` of the whole signal to float tolerance."""
+
+    def __init__(self, encoder: Encoder, batch_size: int, hop: int):
+        self.encoder, self.batch_size, self.hop = encoder, batch_size, hop
+        self.pending = torch.zeros(batch_size, 0)
+        self.cache: dict = {}
+
+    @torch.no_grad()
+    def push(self, audio: torch.Tensor) -> torch.Tensor:
+        if audio.ndim != 2 or audio.shape[0] != self.batch_size:
+            raise ValueError(f"expected audio of shape ({self.batch_size}, samples), got {tuple(audio.shape)}")
+        x = torch.cat([self.pending.to(audio), audio], dim=1)
+        n = x.shape[1] // self.hop * self.hop
+        self.pending = x[:, n:]
+        if n == 0:
+            return x.new_zeros(self.batch_size, 0, self.encoder.out.out_features)
+        return self.encoder(x[:, :n], self.cache)
+
+    def flush(self) -> torch.Tensor:
+        """μ of the last, partial hop (zero-padded); none if the audio ended on a hop boundary. Resets the state."""
+        rest, self.pending = self.pending, torch.zeros(self.batch_size, 0)
+        mu = self.push(F.pad(rest, (0, -rest.shape[1] % self.hop)))
+        self.cache = {}
+        return mu
 
 
 class StreamDecoder:

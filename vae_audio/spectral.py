@@ -24,7 +24,8 @@ class CausalLogMel(nn.Module):
     """Log-mel frames where frame t sees only samples before (t + 1) * hop.
 
     (B, S) with S a multiple of hop -> (B, n_mels, S // hop). The signal is left-padded by
-    n_fft - hop zeros, so the first frames see silence before the start, as a stream would.
+    n_fft - hop zeros, so the first frames see silence before the start, as a stream would; with a
+    cache dict (see vae_audio.modules) the left context is the end of the previous chunk instead.
     """
 
     def __init__(self, sample_rate: int, n_fft: int, hop: int, n_mels: int):
@@ -33,8 +34,14 @@ class CausalLogMel(nn.Module):
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
         self.register_buffer("fb", mel_filterbank(sample_rate, n_fft, n_mels), persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x.float(), (self.n_fft - self.hop, 0))
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        context = self.n_fft - self.hop
+        left = None if cache is None else cache.get(self)
+        if left is None:
+            left = x.new_zeros(x.shape[0], context, dtype=torch.float32)
+        x = torch.cat([left, x.float()], dim=1)
+        if cache is not None:
+            cache[self] = x[:, x.shape[1] - context:]
         mag = stft_magnitude(x, self.n_fft, self.hop, self.window, center=False)  # (B, F, T)
         return torch.log(torch.clamp(self.fb @ mag, min=1e-5))
 
