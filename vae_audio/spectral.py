@@ -42,8 +42,9 @@ class CausalLogMel(nn.Module):
         x = torch.cat([left, x.float()], dim=1)
         if cache is not None:
             cache[self] = x[:, x.shape[1] - context:]
-        mag = stft_magnitude(x, self.n_fft, self.hop, self.window, center=False)  # (B, F, T)
-        return torch.log(torch.clamp(self.fb @ mag, min=1e-5))
+        with torch.autocast(x.device.type, enabled=False):  # features stay float32 under bf16 autocast
+            mag = stft_magnitude(x, self.n_fft, self.hop, self.window, center=False)  # (B, F, T)
+            return torch.log(torch.clamp(self.fb @ mag, min=1e-5))
 
 
 class MelSpectrogram(nn.Module):
@@ -56,4 +57,5 @@ class MelSpectrogram(nn.Module):
         self.register_buffer("fb", mel_filterbank(sample_rate, n_fft, n_mels), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fb @ stft_magnitude(x, self.n_fft, self.hop, self.window)
+        with torch.autocast(x.device.type, enabled=False):
+            return self.fb @ stft_magnitude(x, self.n_fft, self.hop, self.window)

@@ -104,7 +104,7 @@ class Trainer:
         logs = self._disc_step(x, out.audio.detach()) if gan else {}
         with self.autocast():
             real, fake = self._disc_features(x, out.audio) if gan else (None, None)
-            total, terms = self.loss(out.audio.float(), x, out.mu, real, fake)
+        total, terms = self.loss(out.audio.float(), x, out.mu, real, fake)  # float32: spectra and logs
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
         terms["grad_norm_g"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.clip_g))
