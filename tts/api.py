@@ -66,6 +66,7 @@ class TTS:
         self.engine = Engine(model)
         self.audio_config = vae.config.audio
         self.sample_rate = self.audio_config.sample_rate
+        self.checkpoint_dir: Path | None = None  # set when loaded from a directory
 
     @classmethod
     def from_pretrained(cls, name_or_dir: str | Path = "default", device: str = "cpu") -> "TTS":
@@ -79,7 +80,9 @@ class TTS:
         if not config.get("tokenizer"):
             raise InputError(f"{path}: the checkpoint has no tokenizer in config.json.")
         vae = SigmaVAE.from_pretrained(path / VAE_DIR, map_location=device)
-        return cls(model, vae, PhonemeTokenizer.from_dict(config["tokenizer"]))
+        tts = cls(model, vae, PhonemeTokenizer.from_dict(config["tokenizer"]))
+        tts.checkpoint_dir = path
+        return tts
 
     def save_pretrained(self, directory: str | Path, **extra) -> None:
         save_checkpoint(directory, self.model, self.audio_config, self.tokenizer.to_dict(), **extra)
@@ -110,6 +113,12 @@ class TTS:
         ids = text_to_ids(voice_text, self.tokenizer) if voice_text is not None else None
         return Voice(latents, ids)
 
+    def _voice(self, voice, voice_text: str | None) -> Voice | None:
+        """A prompt given as a file or samples is loaded; a `Voice` from `load_voice` is used as is."""
+        if voice is None or isinstance(voice, Voice):
+            return voice
+        return self.load_voice(voice, voice_text)
+
     def _requests(self, chunks: list[list[int]], voice: Voice | None) -> list[SpeechRequest]:
         if voice is None:
             return [SpeechRequest(torch.tensor(ids)) for ids in chunks]
@@ -136,17 +145,17 @@ class TTS:
 
     # ---- synthesis ----------------------------------------------------------------------
     @torch.no_grad()
-    def synthesize(self, text: str, voice: str | Path | np.ndarray | None = None, voice_text: str | None = None,
+    def synthesize(self, text: str, voice: str | Path | np.ndarray | Voice | None = None, voice_text: str | None = None,
                    cfg_scale: float = DEFAULT_CFG_SCALE, steps: int = DEFAULT_STEPS, seed: int | None = None) -> Audio:
         return self.synthesize_batch([text], voice, voice_text, cfg_scale, steps, seeds=[seed])[0]
 
     @torch.no_grad()
-    def synthesize_batch(self, texts: list[str], voice: str | Path | np.ndarray | None = None,
+    def synthesize_batch(self, texts: list[str], voice: str | Path | np.ndarray | Voice | None = None,
                          voice_text: str | None = None, cfg_scale: float = DEFAULT_CFG_SCALE,
                          steps: int = DEFAULT_STEPS, seeds: list[int | None] | None = None) -> list[Audio]:
         """One Audio per text, all chunks of all texts batched with the same voice."""
         seeds = seeds if seeds is not None else [None] * len(texts)
-        v = self.load_voice(voice, voice_text) if voice is not None else None
+        v = self._voice(voice, voice_text)
         chunks = [self._chunks(t) for t in texts]
         flat = [(t, c) for t, cs in enumerate(chunks) for c in cs]
         gens = [g for t, cs in enumerate(chunks) for g in self._generators(seeds[t], len(cs))]
@@ -170,12 +179,12 @@ class TTS:
         return Audio(np.concatenate(pieces).astype(np.float32), self.sample_rate, any(g for _, g in parts))
 
     @torch.no_grad()
-    def stream(self, text: str, voice: str | Path | np.ndarray | None = None, voice_text: str | None = None,
+    def stream(self, text: str, voice: str | Path | np.ndarray | Voice | None = None, voice_text: str | None = None,
                cfg_scale: float = DEFAULT_CFG_SCALE, steps: int = DEFAULT_STEPS, seed: int | None = None,
                frames_per_chunk: int = 1) -> Iterator[np.ndarray]:
         """Audio chunks (float32 samples) as the frames are generated; the first arrives after
         `frames_per_chunk` frames (each frame is hop samples, 1/15 s)."""
-        v = self.load_voice(voice, voice_text) if voice is not None else None
+        v = self._voice(voice, voice_text)
         chunks = self._chunks(text)
         gens = self._generators(seed, len(chunks))
         for i, (ids, g) in enumerate(zip(chunks, gens)):

@@ -37,7 +37,7 @@ class Chapter:
 @dataclass
 class Book:
     chapters: list[Chapter]
-    skipped: list[str] = field(default_factory=list)  # blocks deliberately not spoken (code)
+    skipped: list[str] = field(default_factory=list)  # blocks not spoken (code; text with nothing to pronounce)
 
 
 def read_book(path: str | Path) -> Book:

@@ -33,17 +33,24 @@ def digest(obj) -> str:
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def plan_chunks(book: Book, split: Callable[[str], list[str]], settings: dict, seed: int) -> list[Chunk]:
-    """Split every title and paragraph with `split` (normalise + chunk) in reading order."""
-    chunks = []
+def plan_chunks(book: Book, split: Callable[[str], list[str]], settings: dict, seed: int) -> tuple[list[Chunk], list[str]]:
+    """Split every title and paragraph with `split` (normalise + chunk) in reading order.
+
+    Returns the chunks and the texts that `split` found nothing to speak in (a line of "* * *",
+    say), so they can be listed rather than lost without a word.
+    """
+    chunks, unspoken = [], []
     for c, chapter in enumerate(book.chapters):
         pieces = [(TITLE, chapter.title)] + list(enumerate(chapter.paragraphs))
         for p, text in pieces:
-            for piece in split(text):
+            parts = split(text)
+            if not parts:
+                unspoken.append(text)
+            for piece in parts:
                 key = digest({"text": piece, "settings": settings})
                 chunk_seed = int(digest({"seed": seed, "key": key}), 16) % (2**31)
                 chunks.append(Chunk(c, p, piece, key, chunk_seed))
-    return chunks
+    return chunks, unspoken
 
 
 def batches(chunks: list[Chunk], batch_size: int) -> list[list[Chunk]]:

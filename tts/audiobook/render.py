@@ -119,7 +119,8 @@ def render_book(tts: Synthesizer, book_path: str | Path, out_dir: str | Path, *,
     out_dir, sr = Path(out_dir), tts.sample_rate
     chunk_dir = out_dir / "chunks"
     chunk_dir.mkdir(parents=True, exist_ok=True)
-    chunks = plan_chunks(book, split, settings, seed)
+    chunks, unspoken = plan_chunks(book, split, settings, seed)
+    book.skipped += unspoken
     made_audio = _run_batches(tts, batches(chunks, batch_size), chunk_dir, max_tries, progress)
     rendered = {c.key: _load_chunk(chunk_dir / f"{c.key}.npz") for c in chunks}
     manifest = _write_outputs(book, chunks, rendered, out_dir, sr, fmt, joined)
@@ -156,7 +157,7 @@ def _run_batches(tts: Synthesizer, plan: list[list[Chunk]], chunk_dir: Path, max
 
 def _write_outputs(book: Book, chunks: list[Chunk], rendered: dict[str, Rendered], out_dir: Path,
                    sr: int, fmt: str, joined: bool) -> dict:
-    manifest = {"sample_rate": sr, "chapters": [], "skipped_blocks": book.skipped}
+    manifest = {"sample_rate": sr, "chapters": [], "not_spoken": book.skipped}
     all_audio, offset = [], 0.0
     for c, chapter in enumerate(book.chapters):
         audio, entries = _assemble_chapter([k for k in chunks if k.chapter == c], rendered, sr)
