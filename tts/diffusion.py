@@ -78,7 +78,13 @@ class DiffusionHead(nn.Module):
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """Predicted v for noisy latents x_t (N, D) at timesteps t (N,) given hidden states h (N, H)."""
-        c = self.cond(h) + self.t_mlp(timestep_embedding(t, 256).to(h.dtype))  # (N, W)
+        return self.denoise(x_t, self.cond(h) + self.embed_t(t, h.dtype))
+
+    def embed_t(self, t: torch.Tensor, dtype) -> torch.Tensor:
+        return self.t_mlp(timestep_embedding(t, 256).to(dtype))  # (N, W)
+
+    def denoise(self, x_t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """v for x_t (N, D) under the summed condition c = Linear(h) + timestep embedding (N, W)."""
         x = self.x_in(x_t)
         for block in self.blocks:
             x = block(x, c)
@@ -111,13 +117,16 @@ class DiffusionHead(nn.Module):
         v = v_u + cfg_scale * (v_c - v_u) with both branches in one batch."""
         guided = neg_cond is not None and cfg_scale != 1.0
         both = torch.cat([cond, neg_cond]) if guided else cond
+        table = self.solver_table(steps, noise.device)
+        c_h = self.cond(both)  # (N or 2N, W), shared by every solver step
+        t_emb = dict(zip(table[:, 0].tolist(), self.embed_t(table[:, 0], c_h.dtype)))  # t -> (W,)
 
         def v_fn(x, t):
             xx = torch.cat([x, x]) if guided else x
-            v = self(xx, torch.full((xx.shape[0],), t, device=x.device), both)
+            v = self.denoise(xx, c_h + t_emb[t])
             if not guided:
                 return v
             v_c, v_u = v.chunk(2)
             return v_u + cfg_scale * (v_c - v_u)
 
-        return solve(v_fn, noise, self.solver_table(steps, noise.device))
+        return solve(v_fn, noise, table)

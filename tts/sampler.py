@@ -77,9 +77,8 @@ def solve(model_fn: Callable[[Array, float], Array], x: Array, table) -> Array:
     `table` is the numpy table or the same values as a torch tensor on x's device.
     """
     prev_x0 = None
-    for k in range(table.shape[0]):
-        row = table[k]
-        v = model_fn(x, float(row[T_COL]))
+    for row in table.tolist():  # Python floats: cheap scalar reads for numpy and torch alike
+        v = model_fn(x, row[T_COL])
         x0 = row[ALPHA_COL] * x - row[SIGMA_COL] * v
         x = row[X_COL] * x + row[D0_COL] * x0
         if prev_x0 is not None:
