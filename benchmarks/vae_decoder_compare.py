@@ -20,18 +20,13 @@ import torch
 from vae_audio.config import VAE_PRESETS, VAEConfig
 from vae_audio.data import AudioSource, CropDataset
 from vae_audio.losses import GeneratorLoss
-from vae_audio.metrics import CodecMetrics
+from vae_audio.metrics import evaluate
 from vae_audio.model import SigmaVAE
 
 
-def evaluate(model: SigmaVAE, source: AudioSource, metrics: CodecMetrics) -> dict:
-    scores = []
+def summary(model: SigmaVAE, source: AudioSource) -> dict:
     model.eval()
-    with torch.no_grad():
-        for i in range(len(source)):
-            x = source.load(i)
-            y = model.decode(model.encode(torch.from_numpy(x)[None]))[0, : len(x)].numpy()
-            scores.append(metrics(x, y))
+    scores = evaluate(model, source)
     model.train()
     return {k: round(float(np.nanmean([getattr(s, k) for s in scores])), 4) for k in ("mel_distance", "pesq", "stoi")}
 
@@ -58,7 +53,6 @@ def main() -> None:
     eval_src = AudioSource(args.eval, cfg.audio.sample_rate, cfg.audio.target_dbfs)
     crop = max(1, round(args.crop_seconds * cfg.audio.frame_rate)) * cfg.audio.hop
     data = CropDataset(train_src, crop, args.seed)
-    metrics = CodecMetrics(cfg.audio)
     params = sum(q.numel() for q in model.decoder.parameters())
     marks = [args.cpu_seconds / 4, args.cpu_seconds / 2, args.cpu_seconds]
     spent, step = 0.0, 0
@@ -75,7 +69,7 @@ def main() -> None:
         if spent >= marks[0]:
             marks.pop(0)
             row = {"head": args.head, "decoder_params": params, "cpu_seconds": round(spent, 1), "steps": step,
-                   "eval": evaluate(model, eval_src, metrics), "train": evaluate(model, train_src, metrics)}
+                   "eval": summary(model, eval_src), "train": summary(model, train_src)}
             print(json.dumps(row), flush=True)
 
 

@@ -90,3 +90,16 @@ class CodecMetrics:
         row = (f"{len(scores):>10} | {mean('mel_distance'):>8.3f} | {mean('pesq'):>6.3f} | {mean('stoi'):>6.3f} | "
                f"{compression_ratio(self.audio):>10.0f}x")
         return "\n".join([header, "-" * len(header), row])
+
+
+def evaluate(vae, source, limit: int | None = None, progress: bool = False) -> list[CodecScores]:
+    """Encode and decode each utterance of an `AudioSource` with `vae`; one `CodecScores` per utterance."""
+    from tqdm import tqdm
+
+    metrics, scores = CodecMetrics(vae.config.audio), []
+    for i in tqdm(range(min(len(source), limit or len(source))), desc="vae eval", unit="utt", disable=not progress):
+        x = source.load(i)
+        with torch.no_grad():
+            y = vae.decode(vae.encode(torch.from_numpy(x)[None].to(next(vae.parameters()))))[0, : len(x)]
+        scores.append(metrics(x, y.float().cpu().numpy()))
+    return scores

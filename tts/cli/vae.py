@@ -106,22 +106,13 @@ def run_decode(args) -> int:
 
 
 def run_eval(args) -> int:
-    import torch
-    from tqdm import tqdm
-
     from vae_audio.data import AudioSource
-    from vae_audio.metrics import CodecMetrics
+    from vae_audio.metrics import CodecMetrics, evaluate
 
     vae = load_vae(args.ckpt)
     audio = vae.config.audio
-    source = AudioSource(args.data, audio.sample_rate, audio.target_dbfs)
-    metrics, scores = CodecMetrics(audio), []
-    for i in tqdm(range(min(len(source), args.limit or len(source))), desc="vae eval", unit="utt"):
-        x = source.load(i)
-        with torch.no_grad():
-            y = vae.decode(vae.encode(torch.from_numpy(x)[None]))[0, : len(x)].numpy()
-        scores.append(metrics(x, y))
-    print(metrics.table(scores))
+    scores = evaluate(vae, AudioSource(args.data, audio.sample_rate, audio.target_dbfs), args.limit, progress=True)
+    print(CodecMetrics(audio).table(scores))
     return 0
 
 
