@@ -16,3 +16,11 @@ def wav_file(tmp_path):
     path = tmp_path / "tone.wav"
     sf.write(path, np.stack([x, 0.5 * x], axis=1), sr)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """The tiny synthetic corpus in LibriSpeech layout (recipes/synthetic/tiny.py), built once per session."""
+    from recipes.synthetic.tiny import build_tiny_corpus
+
+    return build_tiny_corpus(tmp_path_factory.mktemp("tiny_corpus") / "corpus", seed=0)

@@ -1,0 +1,234 @@
+"""Build the synthetic multi-speaker corpus in LibriSpeech layout.
+
+    python -m recipes.synthetic.build --out /data/synthetic --hours 1 --seed 0 [--jobs 1]
+
+Writes SPLIT/SPEAKER/CHAPTER/SPEAKER-CHAPTER-UTT.flac (24 kHz) with SPEAKER-CHAPTER.trans.txt
+(LibriSpeech style) and SPEAKER-CHAPTER.normalized.txt (the same ids with the cased, punctuated
+normalised text), plus speakers.tsv, SPEAKERS.TXT, utterances.tsv and the data card DATA.md.
+The output is the same for a given seed and set of usable voices, whatever --jobs is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import multiprocessing
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from recipes.synthetic.engines import ENGINES, BaseVoice, resolve_voices, synthesize
+from recipes.synthetic.speakers import Speaker, plan_speakers, write_speakers
+from recipes.synthetic.text import SOURCES, librispeech_transcript, load_sentences
+from recipes.synthetic.warp import apply_warp
+from vae_audio.audio import rms_normalize, save_audio, trim_silence
+from vae_audio.config import AudioConfig
+
+log = logging.getLogger(__name__)
+SPLITS = ("train", "dev", "test", "test-unseen")
+MAX_TRIES_PER_UTT = 4  # a speaker gives up after this many candidate sentences per utterance it needs
+
+
+@dataclass
+class BuildConfig:
+    out: Path
+    hours: float = 1.0
+    seed: int = 0
+    speakers: int | None = None  # default: max(2 per base voice, 6 per hour)
+    engines: tuple[str, ...] = ENGINES
+    text_sources: tuple[str, ...] = SOURCES
+    jobs: int = 1
+    unseen_voices: int = 2  # base voices held out whole for test-unseen
+    min_utts: int = 20  # per speaker, in train (seen) or test-unseen (unseen)
+    n_dev: int = 2  # per seen speaker
+    n_test: int = 2  # per seen speaker
+    min_seconds: float = 2.0
+    max_seconds: float = 15.0
+    qc: bool = True  # ASR every utterance and drop those above max_wer
+    max_wer: float = 0.25
+    similarity: bool = True  # resemblyzer statistics in the data card
+    similarity_utts: int = 4  # per speaker and split
+    voices: list[BaseVoice] | None = field(default=None, repr=False)  # None: the whole catalog
+
+    def n_speakers(self, n_bases: int) -> int:
+        return self.speakers if self.speakers else max(2 * n_bases, round(6 * self.hours))
+
+
+@dataclass
+class SpeakerJob:
+    speaker: Speaker
+    candidates: list[str]  # normalised sentences, in the order this speaker tries them
+    target_seconds: float
+    cfg: BuildConfig
+
+
+def split_slots(job: SpeakerJob):
+    """The split of each next utterance: dev and test slots first (seen speakers), then the main split."""
+    cfg = job.cfg
+    if not job.speaker.unseen:
+        yield from ["dev"] * cfg.n_dev + ["test"] * cfg.n_test
+    main = "test-unseen" if job.speaker.unseen else "train"
+    while True:
+        yield main
+
+
+def make_utterance(speaker: Speaker, text: str, sample_rate: int, target_dbfs: float) -> np.ndarray:
+    """Speak, resample to the corpus rate, warp into the pseudo-speaker, trim and level."""
+    x, sr = synthesize(speaker.base, text)
+    x = soxr.resample(x, sr, sample_rate).astype(np.float32) if sr != sample_rate else x
+    x = apply_warp(x, sample_rate, speaker.warp)
+    return rms_normalize(trim_silence(x, sample_rate), target_dbfs)
+
+
+def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
+    """Generate, check and write one speaker's utterances; returns kept and rejected records."""
+    audio_cfg, cfg, spk = AudioConfig(), job.cfg, job.speaker
+    records, rejected = [], []
+    slots, split = split_slots(job), None
+    total, main_count = 0.0, 0
+    for text in job.candidates:
+        if split is None:
+            split = next(slots)
+        if split in ("train", "test-unseen") and main_count >= cfg.min_utts and total >= job.target_seconds:
+            break
+        try:
+            x = make_utterance(spk, text, audio_cfg.sample_rate, audio_cfg.target_dbfs)
+        except Exception as e:  # one sentence an engine cannot say must not stop the build
+            log.warning(f"speaker {spk.id}: synthesis failed ({e}); sentence skipped")
+            rejected.append({"engine": spk.base.engine, "reason": "synthesis"})
+            continue
+        seconds = len(x) / audio_cfg.sample_rate
+        record = {"speaker": spk.id, "split": split, "seconds": round(seconds, 3),
+                  "engine": spk.base.engine, "base_voice": spk.base.key,
+                  "text": text, "transcript": librispeech_transcript(text)}
+        if not cfg.min_seconds <= seconds <= cfg.max_seconds:
+            rejected.append({**record, "reason": "duration"})
+            continue
+        if cfg.qc:
+            from recipes.synthetic.qc import transcriber, word_error_rate
+
+            record["asr"] = transcriber()(x, audio_cfg.sample_rate)
+            record["wer"] = round(word_error_rate(record["transcript"], record["asr"]), 4)
+            if record["wer"] > cfg.max_wer:
+                rejected.append({**record, "reason": "wer"})
+                continue
+        write_utterance(record, x, cfg.out, audio_cfg.sample_rate, sum(r["split"] == split for r in records))
+        records.append(record)
+        total += seconds
+        main_count += split in ("train", "test-unseen")
+        split = None
+    return records, rejected
+
+
+def chapter_of(speaker_id: int, split: str) -> int:
+    return speaker_id * 10 + SPLITS.index(split)
+
+
+def write_utterance(record: dict, x: np.ndarray, out: Path, sample_rate: int, index: int) -> None:
+    spk, chapter = record["speaker"], chapter_of(record["speaker"], record["split"])
+    record["id"] = f"{spk}-{chapter}-{index:04d}"
+    folder = out / record["split"] / str(spk) / str(chapter)
+    save_audio(folder / f"{record['id']}.flac", x, sample_rate)
+    for suffix, key in (("trans.txt", "transcript"), ("normalized.txt", "text")):
+        with open(folder / f"{spk}-{chapter}.{suffix}", "a", encoding="utf-8") as f:
+            f.write(f"{record['id']} {record[key]}\n")
+
+
+def plan_jobs(cfg: BuildConfig, speakers: list[Speaker], sentences: list[str]) -> list[SpeakerJob]:
+    """One job per speaker; each speaker tries sentences in its own seeded order."""
+    target = cfg.hours * 3600.0 / len(speakers)
+    jobs = []
+    for spk in speakers:
+        rng = np.random.default_rng([cfg.seed, spk.id])
+        need = cfg.min_utts + (0 if spk.unseen else cfg.n_dev + cfg.n_test) + int(target / cfg.min_seconds)
+        order = rng.permutation(len(sentences))[: need * MAX_TRIES_PER_UTT]
+        jobs.append(SpeakerJob(spk, [sentences[i] for i in order], target, cfg))
+    return jobs
+
+
+def run_jobs(jobs: list[SpeakerJob], n_workers: int) -> list[tuple[list[dict], list[dict]]]:
+    """Each speaker runs in a fresh process: libespeak-ng carries signal state (pitch flutter phase,
+    echo buffer) from one utterance to the next, so a speaker's audio would otherwise depend on which
+    speakers the same process spoke before, and the output on --jobs."""
+    with multiprocessing.get_context("spawn").Pool(n_workers, maxtasksperchild=1) as pool:
+        return pool.map(speak_speaker, jobs, chunksize=1)
+
+
+def build(cfg: BuildConfig) -> dict:
+    """Build the corpus under cfg.out; returns a summary (also written to DATA.md)."""
+    started = time.time()
+    cfg.out = Path(cfg.out)
+    if cfg.out.exists() and any(cfg.out.iterdir()):
+        raise FileExistsError(f"{cfg.out} is not empty; choose a new --out directory")
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    bases, skipped = resolve_voices(list(cfg.engines), cfg.voices)
+    speakers = plan_speakers(bases, cfg.n_speakers(len(bases)), cfg.seed, cfg.unseen_voices)
+    sentences, text_counts = load_sentences(tuple(cfg.text_sources))
+    results = run_jobs(plan_jobs(cfg, speakers, sentences), cfg.jobs)
+    records = [r for recs, _ in results for r in recs]
+    rejected = [r for _, rej in results for r in rej]
+    short = [s.id for s, (recs, _) in zip(speakers, results)
+             if sum(r["split"] in ("train", "test-unseen") for r in recs) < cfg.min_utts]
+    minutes = {s.id: sum(r["seconds"] for r in recs) / 60 for s, (recs, _) in zip(speakers, results)}
+    write_speakers(speakers, minutes, cfg.out)
+    write_utterance_table(records, cfg.out)
+    from recipes.synthetic.card import write_data_card
+
+    summary = {"cfg": cfg, "speakers": speakers, "records": records, "rejected": rejected, "skipped": skipped,
+               "text_counts": text_counts, "short_speakers": short, "build_seconds": time.time() - started}
+    write_data_card(summary, cfg.out)
+    return summary
+
+
+def write_utterance_table(records: list[dict], out: Path) -> None:
+    fields = ["id", "split", "speaker", "engine", "base_voice", "seconds", "wer", "transcript", "asr", "text"]
+    with open(out / "utterances.tsv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, delimiter="\t", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def parse_args(argv: list[str] | None = None) -> BuildConfig:
+    p = argparse.ArgumentParser(prog="python -m recipes.synthetic.build", description=__doc__.split("\n")[0])
+    p.add_argument("--out", type=Path, required=True, help="output directory (must be new or empty)")
+    p.add_argument("--hours", type=float, default=1.0, help="total audio to generate, all splits")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--speakers", type=int, default=None, help="default: max(2 per base voice, 6 per hour)")
+    p.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ",".join(ENGINES))
+    p.add_argument("--text", default=",".join(SOURCES), help="comma-separated text sources")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (the CPU may be shared)")
+    p.add_argument("--unseen-voices", type=int, default=2, help="base voices held out whole for test-unseen")
+    p.add_argument("--max-wer", type=float, default=0.25, help="drop utterances whose ASR WER is above this")
+    p.add_argument("--no-qc", action="store_true", help="skip ASR checking (faster, unchecked audio)")
+    p.add_argument("--no-similarity", action="store_true", help="skip resemblyzer statistics")
+    a = p.parse_args(argv)
+    if a.hours <= 0 or a.jobs < 1:
+        p.error("--hours must be positive and --jobs at least 1")
+    return BuildConfig(out=a.out, hours=a.hours, seed=a.seed, speakers=a.speakers,
+                       engines=tuple(e.strip() for e in a.engines.split(",") if e.strip()),
+                       text_sources=tuple(s.strip() for s in a.text.split(",") if s.strip()),
+                       jobs=a.jobs, unseen_voices=a.unseen_voices, max_wer=a.max_wer,
+                       qc=not a.no_qc, similarity=not a.no_similarity)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    cfg = parse_args(argv)
+    try:
+        summary = build(cfg)
+    except (FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    hours = sum(r["seconds"] for r in summary["records"]) / 3600
+    print(f"wrote {len(summary['records'])} utterances, {hours:.2f} h, {len(summary['speakers'])} speakers "
+          f"to {cfg.out} in {summary['build_seconds'] / 60:.1f} min; see {cfg.out / 'DATA.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The synthetic corpus builder: LibriSpeech layout read by Lhotse, determinism, metadata, skipping."""
+
+import csv
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from recipes.synthetic.build import SPLITS, main
+from recipes.synthetic.engines import CATALOG, BaseVoice, resolve_voices
+from recipes.synthetic.speakers import plan_speakers
+from recipes.synthetic.text import is_usable, librispeech_transcript
+from recipes.synthetic.tiny import build_tiny_corpus
+
+ESPEAK_US = next(v for v in CATALOG if v.key == "espeak:en-us")
+
+
+def read_table(path: Path, sep=" ") -> dict[str, str]:
+    return dict(line.rstrip("\n").split(sep, 1) for line in path.read_text().splitlines())
+
+
+def all_transcripts(corpus: Path, split: str, suffix: str = "trans.txt") -> dict[str, str]:
+    out = {}
+    for path in sorted((corpus / split).rglob(f"*.{suffix}")):
+        out.update(read_table(path))
+    return out
+
+
+def test_lhotse_prepare_librispeech_reads_tiny_corpus(tiny_corpus, tmp_path):
+    from lhotse import CutSet
+    from lhotse.recipes import prepare_librispeech
+
+    manifests = prepare_librispeech(tiny_corpus, dataset_parts=list(SPLITS), output_dir=tmp_path)
+    counts = {}
+    for split in SPLITS:
+        expected = all_transcripts(tiny_corpus, split)
+        cuts = CutSet.from_manifests(**manifests[split])
+        counts[split] = len(cuts)
+        assert len(cuts) == len(expected) > 0
+        for cut in cuts:
+            assert cut.supervisions[0].text == expected[cut.recording_id]
+            assert 2.0 <= cut.duration <= 15.0
+            assert cut.sampling_rate == 24000
+            assert cut.duration == pytest.approx(cut.load_audio().shape[-1] / 24000)
+    assert counts == {"train": 12, "dev": 4, "test": 4, "test-unseen": 6}
+
+
+def test_tiny_corpus_speakers_and_splits(tiny_corpus):
+    with open(tiny_corpus / "speakers.tsv") as f:
+        rows = {int(r["speaker"]): r for r in csv.DictReader(f, delimiter="\t")}
+    on_disk = {split: {int(p.name) for p in (tiny_corpus / split).iterdir()} for split in SPLITS}
+    assert set().union(*on_disk.values()) == set(rows)
+    assert on_disk["test-unseen"].isdisjoint(on_disk["train"])
+    unseen_bases = {rows[s]["base_voice"] for s in on_disk["test-unseen"]}
+    train_bases = {rows[s]["base_voice"] for s in on_disk["train"]}
+    assert len(unseen_bases - train_bases) >= 2  # whole base voices never heard in training
+    warped = [r for r in rows.values() if float(r["f0_scale"]) != 1.0 or float(r["formant_scale"]) != 1.0]
+    assert warped and all(r["engine"] == "espeak" and r["base_voice"] for r in rows.values())
+    for r in rows.values():
+        assert int(r["speaker"]) // 100 == next(v.code for v in CATALOG if v.key == f"espeak:{r['base_voice']}")
+
+
+def test_normalized_side_file_matches_transcripts(tiny_corpus):
+    for split in SPLITS:
+        trans = all_transcripts(tiny_corpus, split)
+        normalized = all_transcripts(tiny_corpus, split, "normalized.txt")
+        assert normalized.keys() == trans.keys()
+        for utt, text in normalized.items():
+            assert text != trans[utt] and librispeech_transcript(text) == trans[utt]
+
+
+def file_digests(corpus: Path) -> dict[str, bytes]:
+    paths = [p for p in corpus.rglob("*") if p.is_file() and p.name != "DATA.md"]  # DATA.md holds the build time
+    return {str(p.relative_to(corpus)): p.read_bytes() for p in paths}
+
+
+def test_same_seed_same_corpus_other_seed_differs(tiny_corpus, tmp_path):
+    again = file_digests(build_tiny_corpus(tmp_path / "again", seed=0))
+    assert again == file_digests(tiny_corpus)
+    other = file_digests(build_tiny_corpus(tmp_path / "other", seed=1))
+    assert other != again
+
+
+def test_unknown_and_broken_engines_are_skipped_with_a_message(caplog):
+    broken = BaseVoice(99, "espeak", "xx-no-such-voice", "M")
+    missing = BaseVoice(98, "festival", "no_such_festival_voice", "F")
+    with caplog.at_level(logging.WARNING):
+        usable, skipped = resolve_voices(["espeak", "festival", "nonsense"], [ESPEAK_US, broken, missing])
+    assert usable == [ESPEAK_US]
+    assert any("'nonsense' is unknown" in m for m in skipped)
+    assert any("espeak:xx-no-such-voice" in m and "probe" in m for m in skipped)
+    assert any("festival:no_such_festival_voice" in m for m in skipped)
+    assert all(m in caplog.text for m in skipped)
+
+
+def test_cli_with_no_usable_engine_fails_with_one_line(tmp_path, capsys):
+    assert main(["--out", str(tmp_path / "c"), "--engines", "nonsense", "--no-qc"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "base voices" in err[0]
+
+
+def test_speaker_ids_and_warps_do_not_move_with_other_voices():
+    espeak = [v for v in CATALOG if v.engine == "espeak"]
+    full = {s.id: s for s in plan_speakers(CATALOG, 2 * len(CATALOG), seed=3)}
+    part = {s.id: s for s in plan_speakers(espeak, 2 * len(espeak), seed=3)}
+    assert set(part) <= set(full)
+    assert all(full[i].warp == part[i].warp for i in part)
+    held = {s.base.key for s in full.values() if s.unseen and s.k == 0}
+    assert len(held) >= 2
+
+
+def test_warp_changes_pitch_and_length():
+    import pyworld
+
+    from recipes.synthetic.engines import synthesize
+    from recipes.synthetic.warp import Warp, apply_warp
+
+    x, sr = synthesize(ESPEAK_US, "The morning train left the station before the rain began.")
+    y = apply_warp(x, sr, Warp(f0_scale=1.5, formant_scale=1.0, rate=1.25))
+    assert len(y) == pytest.approx(len(x) / 1.25, rel=0.05)
+
+    def median_f0(a):
+        f0, _ = pyworld.dio(a.astype(np.float64), sr)
+        return np.median(f0[f0 > 0])
+
+    assert median_f0(y) / median_f0(x) == pytest.approx(1.5, rel=0.1)
+    assert apply_warp(x, sr, Warp()) is x
+
+
+def test_text_filter_and_librispeech_transcript():
+    assert is_usable("She opened the window and listened to the birds.")
+    assert not is_usable("Too short here.")
+    assert not is_usable("He was drunk again when he finally came home.")
+    assert not is_usable("The caf\u00e9 was closed on Monday afternoon again.")
+    assert librispeech_transcript("It's a test, Doctor O'Neil -- 'quoted' too!") == "IT'S A TEST DOCTOR O'NEIL QUOTED TOO"
+
+
+def test_moonshine_transcribes_an_espeak_sentence():
+    from recipes.synthetic.engines import synthesize
+    from recipes.synthetic.qc import Transcriber, word_error_rate
+
+    text = "The engineer checked each bolt on the bridge before the road reopened."
+    x, sr = synthesize(ESPEAK_US, text)
+    asr = Transcriber()
+    try:
+        hyp = asr(x, sr)
+    finally:
+        asr.close()
+    assert asr.name.startswith("moonshine")
+    assert word_error_rate(librispeech_transcript(text), hyp) < 0.3
+    assert word_error_rate("A B C D", "A B X") == pytest.approx(0.5)
+
+
+def test_similarity_statistics_separate_relations():
+    from recipes.synthetic.qc import distinct_fraction, similarity_stats
+
+    rng = np.random.default_rng(0)
+    centers = {1000: rng.normal(size=8), 1001: rng.normal(size=8), 1100: rng.normal(size=8)}
+
+    def utts(spk):
+        e = centers[spk] + 0.1 * rng.normal(size=(3, 8))
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+    emb = {(s, split): utts(s) for s in centers for split in ("train", "dev")}
+    base_of = {1000: "espeak:en-us", 1001: "espeak:en-us", 1100: "espeak:en-us+f2"}
+    stats = similarity_stats(emb, base_of)
+    assert stats["same speaker, same split"][0] > 0.9 > stats["different speaker, same base voice"][0]
+    assert stats["same speaker, across splits"][1] == 3 * 9
+    assert distinct_fraction(emb, base_of) == (2, 2)
