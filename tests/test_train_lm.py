@@ -110,3 +110,11 @@ def test_broken_checkpoints_raise_input_error(tmp_path):
     (tmp_path / "ok" / "config.json").write_text("{")
     with pytest.raises(InputError, match="unreadable"):
         load_checkpoint(tmp_path / "ok")
+
+
+def test_bf16_autocast_on_cpu_trains(tmp_path):
+    make_corpus(tmp_path / "data", n_utts=4)
+    history = train(run_config(tmp_path / "data", tmp_path / "ckpt", steps=2, batch_size=3, bf16=True))
+    assert len(history) == 2 and all(np.isfinite(r["total"]) for r in history)
+    model, _ = load_checkpoint(tmp_path / "ckpt")
+    assert next(model.parameters()).dtype == torch.float32  # autocast keeps fp32 master weights
