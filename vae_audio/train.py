@@ -30,7 +30,7 @@ from tqdm import tqdm
 from vae_audio.checkpoint import WEIGHTS_NAME, load_training_state, read_config, save_model, save_training_state
 from vae_audio.config import VAE_PRESETS, VAEConfig
 from vae_audio.data import AudioSource, CropDataset, StepBatchSampler
-from vae_audio.discriminators import Discriminators
+from vae_audio.discriminators import DiscOutput, Discriminators
 from vae_audio.losses import GeneratorLoss, discriminator_loss
 from vae_audio.model import SigmaVAE, latent_stats
 
@@ -115,8 +115,7 @@ class Trainer:
     def _disc_step(self, x: torch.Tensor, x_hat: torch.Tensor) -> dict:
         with self.autocast():
             both = self.dd(torch.cat([x, x_hat]))  # one forward, as DDP expects
-            b = x.shape[0]
-            loss = discriminator_loss([(l[:b], []) for l, _ in both], [(l[b:], []) for l, _ in both])
+            loss = discriminator_loss(*split_real_fake(both, x.shape[0]))
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(self.disc.parameters(), self.args.clip_d)
@@ -129,11 +128,7 @@ class Trainer:
         self.disc.requires_grad_(False)
         both = self.disc(torch.cat([x, x_hat]))
         self.disc.requires_grad_(True)
-        b = x.shape[0]
-        split = lambda t: (t[:b], t[b:])  # noqa: E731
-        real = [(split(l)[0], [split(f)[0] for f in fs]) for l, fs in both]
-        fake = [(split(l)[1], [split(f)[1] for f in fs]) for l, fs in both]
-        return real, fake
+        return split_real_fake(both, x.shape[0])
 
     def save(self, step: int, source: AudioSource) -> None:
         """Rank 0: refresh the latent statistics, then write the model and the training state."""
@@ -162,6 +157,13 @@ def apply_overrides(config: VAEConfig, items: list[str]) -> VAEConfig:
         v = json.loads(value)
         d[key] = {**d[key], **v} if isinstance(v, dict) else v
     return VAEConfig.from_dict(d)
+
+
+def split_real_fake(outputs: list[DiscOutput], b: int) -> tuple[list[DiscOutput], list[DiscOutput]]:
+    """Discriminator outputs on cat([real, fake]) (first b examples real) -> (real outputs, fake outputs)."""
+    real = [(logits[:b], [f[:b] for f in feats]) for logits, feats in outputs]
+    fake = [(logits[b:], [f[b:] for f in feats]) for logits, feats in outputs]
+    return real, fake
 
 
 def crop_samples(args, config: VAEConfig) -> int:
