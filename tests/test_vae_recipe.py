@@ -8,6 +8,7 @@ from pathlib import Path
 import soundfile as sf
 
 from test_vae_model import SR, speechlike
+from vae_audio.data import AudioSource
 
 RUN = Path(__file__).resolve().parent.parent / "recipes" / "libritts" / "run.sh"
 
@@ -46,6 +47,23 @@ def test_recipe_prepares_trains_and_evaluates_on_a_libritts_tree(tmp_path):
     assert "over 3 utterances" in result.stdout  # stage 2 wrote the latent statistics
     header, _, row = (exp / "eval_test-other.txt").read_text().strip().splitlines()
     assert "Mel dist" in header and row.split("|")[0].strip() == str(n_test)
+
+
+def test_stage_0_reads_a_librispeech_layout_tree(tmp_path):
+    chapter = tmp_path / "LibriSpeech" / "test-other" / "1688" / "142285"
+    chapter.mkdir(parents=True)
+    lines = []
+    for i in range(3):
+        sf.write(chapter / f"1688-142285-{i:04d}.flac", speechlike(1.0, seed=i), 16000)
+        lines.append(f"1688-142285-{i:04d} A TEST UTTERANCE")
+    (chapter / "1688-142285.trans.txt").write_text("\n".join(lines) + "\n")
+    cmd = ["bash", str(RUN), "--corpus", str(tmp_path / "LibriSpeech"), "--manifests", str(tmp_path / "m"), "--stop-stage", "0"]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test-other (3 utterances)" in result.stdout
+    source = AudioSource(tmp_path / "m" / "cuts_test-other.jsonl.gz", SR, -25.0)
+    assert len(source) == 3 and len(source.load(0)) == 36000  # 24 000 samples at 16 kHz = 1.5 s at 24 kHz
 
 
 def test_recipe_rejects_unknown_options():

@@ -2,8 +2,9 @@
 
     python recipes/libritts/prepare.py --corpus /data/LibriTTS --out data/manifests
 
-Runs `lhotse.recipes.prepare_libritts` on every part present under --corpus, then writes
-cuts_train.jsonl.gz (all train-* parts) and cuts_<part>.jsonl.gz for each dev/test part.
+Runs `lhotse.recipes.prepare_libritts` on every part present under --corpus (parts holding
+*.trans.tsv files), or `prepare_librispeech` for a LibriSpeech-layout tree (*.trans.txt), then
+writes cuts_train.jsonl.gz (all train-* parts) and cuts_<part>.jsonl.gz for each dev/test part.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--num-jobs", type=int, default=1)
     args = p.parse_args(argv)
     from lhotse import CutSet
-    from lhotse.recipes import prepare_libritts
+    from lhotse.recipes import prepare_librispeech, prepare_libritts
 
-    parts = sorted(d.name for d in args.corpus.iterdir() if d.is_dir() and any(d.rglob("*.trans.tsv")))
-    if not parts:
-        raise SystemExit(f"{args.corpus}: no LibriTTS parts found (directories with *.trans.tsv files).")
-    manifests = prepare_libritts(args.corpus, dataset_parts=parts, output_dir=args.out, num_jobs=args.num_jobs)
+    if not args.corpus.is_dir():
+        raise SystemExit(f"{args.corpus}: no such directory.")
+    for pattern, prepare in (("*.trans.tsv", prepare_libritts), ("*.trans.txt", prepare_librispeech)):
+        parts = sorted(d.name for d in args.corpus.iterdir() if d.is_dir() and any(d.rglob(pattern)))
+        if parts:
+            break
+    else:
+        raise SystemExit(f"{args.corpus}: no LibriTTS or LibriSpeech parts (directories with *.trans.tsv or *.trans.txt).")
+    manifests = prepare(args.corpus, dataset_parts=parts, output_dir=args.out, num_jobs=args.num_jobs)
     cuts = {part: CutSet.from_manifests(recordings=m["recordings"]) for part, m in manifests.items()}
     train = [c for part, cs in cuts.items() if part.startswith(TRAIN_PREFIX) for c in cs]
     if train:

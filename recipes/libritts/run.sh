@@ -4,6 +4,7 @@
 #   bash recipes/libritts/run.sh --corpus /data/LibriTTS [--stage N] [--stop-stage M] [--nproc 8] [--preset base]
 #
 #   stage 0  Lhotse manifests for every part under --corpus          -> $manifests/cuts_*.jsonl.gz
+#            (a LibriTTS tree, or a LibriSpeech-layout one such as the synthetic corpus)
 #   stage 1  train the σ-VAE with torchrun (resumes if $exp exists)  -> $exp/config.json + model.safetensors
 #   stage 2  latent scale/bias over whole training utterances        -> $exp/config.json
 #   stage 3  Mel dist / PESQ / STOI / compression on test-other      -> $exp/eval_test-other.txt
