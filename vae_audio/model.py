@@ -36,7 +36,11 @@ class Encoder(nn.Module):
         self.out = nn.Linear(cfg.enc_dim, cfg.audio.latent_dim)
 
     def forward(self, audio: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        x = self.conv_in(self.mel(audio, cache), cache)  # (B, C, 5T)
+        return self.from_features(self.mel(audio, cache), cache)
+
+    def from_features(self, mel: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        """(B, n_mels, 5T) causal log-mel frames -> (B, T, latent_dim) μ (the ONNX export computes the mel itself)."""
+        x = self.conv_in(mel, cache)  # (B, C, 5T)
         for block in self.frame_blocks:
             x = block(x, cache)
         b, c, t = x.shape
@@ -65,13 +69,16 @@ class Decoder(nn.Module):
             raise ValueError(f"unknown decoder head {cfg.head!r}; use 'istft' or 'upsample'")
 
     def forward(self, z: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        return self.head(self.features(z, cache), cache)
+
+    def features(self, z: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        """(B, T, latent_dim) -> (B, dec_dim, 5T) frames before the head (the ONNX export has its own iSTFT)."""
         x = self.conv_in(z.transpose(1, 2), cache)  # (B, C, T)
         b, c, t = x.shape
         x = self.up(x.transpose(1, 2)).reshape(b, t * self.ds, c).transpose(1, 2)  # (B, C, 5T)
         for block in self.blocks:
             x = block(x, cache)
-        x = self.norm(x.transpose(1, 2)).transpose(1, 2)
-        return self.head(x, cache)
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
 
 
 @dataclass

@@ -31,6 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"sampler steps per frame (default {DEFAULT_STEPS})")
     p.add_argument("--seed", type=int, default=0, help="book seed; each sentence's seed derives from it (default 0)")
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
+    p.add_argument("--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -73,6 +74,7 @@ def _split(text: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from tts.api import TTS
     from tts.audiobook.render import render_book
+    from tts.cli.say import load_onnx
     from vae_audio.errors import InputError
 
     book, voice = Path(args.book), Path(args.voice)
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{voice}: no such voice prompt file.")
     if args.batch_size < 1 or args.steps < 1:
         raise InputError("--batch-size and --steps must be at least 1.")
-    tts = TTS.from_pretrained(args.ckpt)
+    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
     prompt = tts.load_voice(voice, args.voice_text)  # checked and encoded once for the whole book
     settings = {"model": _checkpoint_digest(Path(tts.checkpoint_dir)), "voice": _file_digest(voice),
                 "voice_text": args.voice_text, "cfg_scale": args.cfg_scale, "steps": args.steps}

@@ -17,6 +17,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="start the Gradio web demo",
                               description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
+    p.add_argument("--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every interface (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--share", choices=["true", "false"], default="false",
@@ -38,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"the demo needs gradio: pip install 'latentlm-tts[demo]' ({e.name} is missing).") from None
     from tts.api import TTS
 
-    tts = TTS.from_pretrained(args.ckpt)
+    from tts.cli.say import load_onnx
+
+    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
     limits = Limits(max_chars=args.max_chars, concurrency=args.concurrency)
     launch(tts, host=args.host, port=args.port, share=args.share == "true", limits=limits)
     return 0

@@ -27,7 +27,19 @@ def register(subparsers) -> None:
                    help=f"diffusion sampler steps per frame (default {DEFAULT_STEPS})")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
+    p.add_argument("--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt")
     p.set_defaults(func=run)
+
+
+def load_onnx(directory: str):
+    """`OnnxTTS` for --onnx, with a clear error when onnxruntime is missing."""
+    try:
+        from tts.onnx.runtime import OnnxTTS
+    except ImportError as e:
+        from vae_audio.errors import InputError
+
+        raise InputError(f"--onnx needs onnxruntime: pip install 'latentlm-tts[onnx]' ({e.name} is missing).") from None
+    return OnnxTTS(directory)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--steps must be at least 1, got {args.steps}")
     if args.voice_text is not None and args.voice is None:
         raise InputError("--voice-text needs --voice (the clip it transcribes)")
-    tts = TTS.from_pretrained(args.ckpt)
+    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
     audio = tts.synthesize(text, voice=args.voice, voice_text=args.voice_text,
                            cfg_scale=args.cfg_scale, steps=args.steps, seed=args.seed)
     path = save_audio(args.output, audio.samples, audio.sample_rate)

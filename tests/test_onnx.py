@@ -1,0 +1,179 @@
+"""ONNX export and the torch-free ONNX Runtime engine on a random-initialised tiny checkpoint.
+
+The tiny checkpoint's zero-initialised layers (diffusion-head adaLN and output, σ-VAE layer
+scales) get small random weights, and its stop head random weights, so every graph computes
+something that depends on its inputs and requests stop at different frames.
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import onnx
+import pytest
+import soundfile as sf
+import torch
+
+from conftest import tone
+from tiny_model import make_tiny_checkpoint
+from tts.api import TTS
+from tts.cli.main import main
+from tts.engine import SpeechRequest as TorchRequest
+from tts.onnx.engine import NoiseReplay, OnnxEngine, SpeechRequest
+from tts.onnx.export import GRAPHS, export_onnx
+from tts.onnx.runtime import OnnxTTS, StreamDecoder
+from tts.sampler import cosine_alphas_cumprod, dpm_solver_2m_table
+
+TOL = 1e-3  # max abs difference allowed between ONNX Runtime and torch, fp32 (measured: about 2e-6)
+SR = 24000
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    path = make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
+    tts = TTS.from_pretrained(path)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in [*tts.model.head.named_parameters(), *tts.vae.named_parameters()]:
+            if p.abs().max() == 0 or name.endswith("gamma"):
+                p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+        tts.model.stop_head.weight.copy_(torch.randn(tts.model.stop_head.weight.shape, generator=g) * 0.15)
+        tts.model.stop_head.bias.fill_(-1.5)
+    tts.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def export_dir(ckpt, tmp_path_factory):
+    return export_onnx(ckpt, tmp_path_factory.mktemp("onnx"))
+
+
+@pytest.fixture(scope="module")
+def torch_tts(ckpt):
+    return TTS.from_pretrained(ckpt)
+
+
+@pytest.fixture(scope="module")
+def onnx_tts(export_dir):
+    return OnnxTTS(export_dir, providers=["CPUExecutionProvider"])
+
+
+def torch_noise(seed: int, frames: int = 200, dim: int = 32) -> np.ndarray:
+    """The noise the torch engine draws from `torch.Generator().manual_seed(seed)`, one row per frame."""
+    return torch.randn(frames, dim, generator=torch.Generator().manual_seed(seed)).numpy()
+
+
+def test_every_graph_passes_the_checker_and_config_is_complete(export_dir):
+    config = json.loads((export_dir / "config.json").read_text())
+    for name in GRAPHS:
+        onnx.checker.check_model(str(export_dir / config["graphs"][name]), full_check=True)
+    table = dpm_solver_2m_table(cosine_alphas_cumprod(config["sampler"]["ddpm_steps"]), 10)
+    assert np.allclose(config["sampler"]["table"], table)
+    assert config["audio"]["hop"] == 1600 and config["tokenizer"] and config["length_guard"]["margin"] > 0
+
+
+@pytest.mark.parametrize("steps,cfg_scale", [(10, 2.0), (10, 1.0), (3, 2.0)])  # unrolled sampler; head_step + numpy
+def test_engine_latents_match_torch_for_the_same_noise(torch_tts, onnx_tts, steps, cfg_scale):
+    g = torch.Generator().manual_seed(0)
+    voice, prompt = torch.randn(7, 32, generator=g), torch.randn(4, 32, generator=g)
+    texts = [torch.randint(8, 60, (n,), generator=g) for n in (5, 9, 14)]
+    t_reqs = [TorchRequest(texts[0], voice=voice), TorchRequest(texts[1], prompt=prompt, rate=1.3), TorchRequest(texts[2])]
+    o_reqs = [SpeechRequest(texts[0].numpy(), voice=voice.numpy()),
+              SpeechRequest(texts[1].numpy(), prompt=prompt.numpy(), rate=1.3), SpeechRequest(texts[2].numpy())]
+    seeds = [11, 12, 13]
+    ref = torch_tts.engine.generate(t_reqs, [torch.Generator().manual_seed(s) for s in seeds], steps, cfg_scale)
+    out = onnx_tts.engine.generate(o_reqs, [NoiseReplay(torch_noise(s)) for s in seeds], steps, cfg_scale)
+    assert out.stopped == ref.stopped and out.hit_length_guard == ref.hit_length_guard
+    for a, b in zip(ref.latents, out.latents):
+        assert a.shape == b.shape and len(b) > 0
+        assert np.abs(a.numpy() - b).max() < TOL
+    assert any(out.stopped) and len({len(z) for z in out.latents}) > 1  # the stop head really ended some
+
+
+def test_guidance_changes_the_latents(onnx_tts):
+    """The head is not a function of the noise alone: CFG (the condition) moves the result."""
+    req = SpeechRequest(np.arange(8, 20), max_frames=5)
+    plain = onnx_tts.engine.generate([req], [NoiseReplay(torch_noise(3))], 10, 1.0).latents[0]
+    guided = onnx_tts.engine.generate([req], [NoiseReplay(torch_noise(3))], 10, 3.0).latents[0]
+    assert np.abs(plain - guided).max() > 1e-3
+
+
+def test_vae_graphs_match_torch_and_streaming_equals_full(torch_tts, onnx_tts):
+    audio = tone(0.5, SR) + 0.05 * np.random.default_rng(0).standard_normal(SR // 2).astype(np.float32)
+    z = np.random.default_rng(1).standard_normal((2, 9, 32)).astype(np.float32)
+    with torch.no_grad():
+        mu = torch_tts.vae.encode(torch.from_numpy(audio)[None])[0].numpy()
+        ref = torch_tts.vae.decode(torch.from_numpy(z)).numpy()
+    assert np.abs(onnx_tts.encode(audio) - mu).max() < TOL
+    states = onnx_tts.config["vae"]["decoder_states"]
+    full = StreamDecoder(onnx_tts.sessions["vae_decoder"], states, 2).push(z)
+    decoder = StreamDecoder(onnx_tts.sessions["vae_decoder"], states, 2)
+    streamed = np.concatenate([decoder.push(z[:, i:i + k]) for i, k in ((0, 1), (1, 3), (4, 1), (5, 4))], axis=1)
+    assert full.shape == ref.shape == streamed.shape
+    assert np.abs(full - ref).max() < TOL and np.abs(streamed - full).max() < 1e-5
+
+
+def test_onnx_tts_audio_matches_torch_tts_for_the_same_noise(torch_tts, onnx_tts, tmp_path, monkeypatch):
+    voice = tmp_path / "voice.wav"
+    sf.write(voice, tone(2.0, SR), SR)
+    monkeypatch.setattr(OnnxTTS, "_noise", staticmethod(lambda seed, n: [NoiseReplay(torch_noise(seed + i))
+                                                                         for i in range(n)]))
+    text = "Hello there. This is a second sentence."
+    for voice_text in (None, "a tone"):
+        ref = torch_tts.synthesize(text, voice=voice, voice_text=voice_text, seed=5, steps=4)
+        out = onnx_tts.synthesize(text, voice=voice, voice_text=voice_text, seed=5, steps=4)
+        assert out.samples.shape == ref.samples.shape and out.length_guard_hit == ref.length_guard_hit
+        assert np.abs(out.samples - ref.samples).max() < TOL
+    streamed = np.concatenate(list(onnx_tts.stream(text, voice=voice, seed=5, steps=4, frames_per_chunk=2)))
+    assert np.abs(streamed - onnx_tts.synthesize(text, voice=voice, seed=5, steps=4).samples).max() < 1e-5
+
+
+def test_onnx_tts_is_seeded_and_batches_like_single_calls(onnx_tts):
+    voice = onnx_tts.load_voice(tone(1.5, SR))
+    a = onnx_tts.synthesize("Hi there.", voice=voice, seed=3, steps=2)
+    b = onnx_tts.synthesize("Hi there.", voice=voice, seed=3, steps=2)
+    c = onnx_tts.synthesize("Hi there.", voice=voice, seed=4, steps=2)
+    assert np.array_equal(a.samples, b.samples) and not np.array_equal(a.samples, c.samples)
+    batch = onnx_tts.synthesize_batch(["Hi there.", "Bye."], voice=voice, seeds=[3, 9], steps=2)
+    assert np.abs(batch[0].samples - a.samples).max() < 1e-5 and batch[0].sample_rate == SR
+
+
+def test_runtime_never_imports_torch(export_dir, tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["torch"] = None  # any import of torch now raises ImportError
+        import numpy as np
+        import tts.onnx
+        from tts.onnx.runtime import OnnxTTS
+        tts = tts.onnx.OnnxTTS({str(export_dir)!r})
+        voice = (0.3 * np.sin(np.arange(2 * tts.sample_rate) * 0.06)).astype(np.float32)
+        audio = tts.synthesize("Hello.", voice=voice, voice_text="a tone", seed=0, steps=2)
+        chunks = list(tts.stream("Hello.", voice=voice, seed=0, steps=3))
+        assert len(audio.samples) > 0 and len(chunks) > 0
+        print("ok", sys.modules["torch"])
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["ok", "None"]
+
+
+def test_cli_export_int8_and_say_with_onnx(ckpt, tmp_path, capsys):
+    out = tmp_path / "int8"
+    assert main(["export-onnx", "--ckpt", str(ckpt), "-o", str(out), "--int8", "--sampler-steps", "2"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["quantization"] == "int8-dynamic" and config["sampler"]["unrolled_steps"] == 2
+    ops = {n.op_type for n in onnx.load(str(out / "lm_step.onnx")).graph.node}
+    assert "DynamicQuantizeLinear" in ops or "MatMulInteger" in ops
+    wav = tmp_path / "hi.wav"
+    assert main(["say", "Hi there.", "-o", str(wav), "--onnx", str(out), "--steps", "2", "--seed", "0"]) == 0
+    samples, sr = sf.read(wav)
+    assert sr == SR and len(samples) > 0 and np.isfinite(samples).all()
+
+
+def test_cli_bad_inputs_are_one_line_errors(tmp_path, capsys):
+    assert main(["export-onnx", "--ckpt", str(tmp_path / "missing"), "-o", str(tmp_path / "o")]) == 2
+    assert main(["say", "Hi.", "-o", str(tmp_path / "a.wav"), "--onnx", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "not an ONNX export" in err[1]

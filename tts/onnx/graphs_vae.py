@@ -1,0 +1,108 @@
+"""Export modules of the σ-VAE: tensor-only signatures, no complex numbers, streaming state in and out.
+
+ONNX has no complex tensors, so the STFT of the encoder's causal log-mel front end and the
+inverse STFT of the decoder head are written here as real matrix products with a windowed DFT
+basis. Everything else calls the model's own modules.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vae_audio.model import SigmaVAE
+from vae_audio.modules import CausalConv1d, ISTFTHead
+
+
+def _dft_angles(n_fft: int) -> torch.Tensor:
+    """(n_fft // 2 + 1, n_fft) angles 2π k n / N in float64."""
+    k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)[:, None]
+    n = torch.arange(n_fft, dtype=torch.float64)[None]
+    return 2 * math.pi * k * n / n_fft
+
+
+class EncoderGraph(nn.Module):
+    """audio (B, S), S a multiple of hop -> μ (B, S // hop, D), as `SigmaVAE.encode` on unpadded audio."""
+
+    def __init__(self, vae: SigmaVAE):
+        super().__init__()
+        self.encoder = vae.encoder
+        mel = vae.encoder.mel
+        self.n_fft, self.hop = mel.n_fft, mel.hop
+        angles = _dft_angles(mel.n_fft)
+        window = mel.window.double()[None]
+        basis = torch.cat([torch.cos(angles) * window, -torch.sin(angles) * window])  # (2F, n_fft)
+        self.register_buffer("basis", basis.float()[:, None, :], persistent=False)  # (2F, 1, n_fft)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        x = F.pad(audio, (self.n_fft - self.hop, 0))[:, None]  # causal: the first frame sees silence before
+        re, im = F.conv1d(x, self.basis, stride=self.hop).chunk(2, dim=1)  # (B, F, frames) each
+        mel = self.encoder.mel.fb @ torch.sqrt(re * re + im * im)
+        return self.encoder.from_features(torch.log(torch.clamp(mel, min=1e-5)))
+
+
+def decoder_convs(vae: SigmaVAE) -> list[CausalConv1d]:
+    """Every causal convolution of the decoder, in module order: one streaming state each."""
+    return [m for m in vae.decoder.modules() if isinstance(m, CausalConv1d)]
+
+
+def decoder_state_shapes(vae: SigmaVAE) -> list[list[int]]:
+    """Per-example shapes of the decoder's streaming states: conv contexts (C, k), then the iSTFT overlap."""
+    shapes = [[conv.in_channels, conv.context] for conv in decoder_convs(vae)]
+    head = vae.decoder.head
+    if isinstance(head, ISTFTHead):
+        shapes.append([head.n_fft - head.hop])
+    return shapes
+
+
+class ISTFTGraph(nn.Module):
+    """The causal inverse STFT of `ISTFTHead` with real DFT matrices and overlap-add by shifted sums."""
+
+    def __init__(self, head: ISTFTHead):
+        super().__init__()
+        self.proj, self.n_fft, self.hop, self.envelope = head.proj, head.n_fft, head.hop, head.envelope
+        angles = _dft_angles(head.n_fft)
+        weight = torch.full((head.n_fft // 2 + 1, 1), 2.0, dtype=torch.float64)
+        weight[0] = weight[-1] = 1.0  # irfft counts DC and Nyquist once and ignores their imaginary parts
+        scale = weight / head.n_fft * head.window.double()[None]
+        self.register_buffer("real_basis", (torch.cos(angles) * scale).float(), persistent=False)  # (F, n_fft)
+        self.register_buffer("imag_basis", (-torch.sin(angles) * scale).float(), persistent=False)
+
+    def forward(self, x: torch.Tensor, overlap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, C, T) frames, overlap (B, n_fft - hop) -> samples (B, T * hop), new overlap."""
+        log_mag, phase = self.proj(x.transpose(1, 2)).chunk(2, dim=-1)  # (B, T, F) each
+        mag = torch.exp(log_mag).clamp(max=100.0)
+        frames = (mag * torch.cos(phase)) @ self.real_basis + (mag * torch.sin(phase)) @ self.imag_basis
+        b, t, _ = frames.shape
+        r = self.n_fft // self.hop
+        parts = frames.reshape(b, t, r, self.hop)
+        y = sum(F.pad(parts[:, :, i], (0, 0, i, r - 1 - i)) for i in range(r))  # (B, T + r - 1, hop)
+        y = y.reshape(b, -1) / self.envelope  # (B, (T - 1) * hop + n_fft)
+        n_prev, n_out = overlap.shape[1], t * self.hop
+        y = torch.cat([y[:, :n_prev] + overlap, y[:, n_prev:]], dim=1)
+        return y[:, :n_out], y[:, n_out:]
+
+
+class DecoderGraph(nn.Module):
+    """latents (B, k, D), k >= 1, plus every streaming state -> audio (B, k * hop) plus the new states.
+
+    Zero states start a sequence; decoding everything in one call with zero states is the full decode.
+    """
+
+    def __init__(self, vae: SigmaVAE):
+        super().__init__()
+        self.decoder = vae.decoder
+        self.convs = decoder_convs(vae)
+        self.istft = ISTFTGraph(vae.decoder.head) if isinstance(vae.decoder.head, ISTFTHead) else None
+
+    def forward(self, latents: torch.Tensor, *states: torch.Tensor):
+        cache = dict(zip(self.convs, states))  # the modules' own streaming cache, filled from the inputs
+        x = self.decoder.features(latents, cache)
+        if self.istft is None:  # transposed-conv head: its causal convs carry the only state
+            audio = self.decoder.head(x, cache)
+            return (audio, *(cache[c] for c in self.convs))
+        audio, overlap = self.istft(x, states[len(self.convs)])
+        return (audio, *(cache[c] for c in self.convs), overlap)
