@@ -155,8 +155,14 @@ def run_jobs(jobs: list[SpeakerJob], n_workers: int) -> list[tuple[list[dict], l
     """Each speaker runs in a fresh process: libespeak-ng carries signal state (pitch flutter phase,
     echo buffer) from one utterance to the next, so a speaker's audio would otherwise depend on which
     speakers the same process spoke before, and the output on --jobs."""
+    results = []
     with multiprocessing.get_context("spawn").Pool(n_workers, maxtasksperchild=1) as pool:
-        return pool.map(speak_speaker, jobs, chunksize=1)
+        for job, (records, rejected) in zip(jobs, pool.imap(speak_speaker, jobs, chunksize=1)):
+            results.append((records, rejected))
+            log.info(f"speaker {job.speaker.id} ({job.speaker.base.key}, k={job.speaker.k}): {len(records)} "
+                     f"utterances, {sum(r['seconds'] for r in records):.0f} s, {len(rejected)} rejected "
+                     f"[{len(results)}/{len(jobs)}]")
+    return results
 
 
 def build(cfg: BuildConfig) -> dict:
@@ -174,6 +180,8 @@ def build(cfg: BuildConfig) -> dict:
     rejected = [r for _, rej in results for r in rej]
     short = [s.id for s, (recs, _) in zip(speakers, results)
              if sum(r["split"] in ("train", "test-unseen") for r in recs) < cfg.min_utts]
+    for spk_id in short:
+        log.warning(f"speaker {spk_id} has fewer than {cfg.min_utts} utterances: its sentences ran out")
     minutes = {s.id: sum(r["seconds"] for r in recs) / 60 for s, (recs, _) in zip(speakers, results)}
     write_speakers(speakers, minutes, cfg.out)
     write_utterance_table(records, cfg.out)
