@@ -119,3 +119,10 @@ def test_say_bad_input_is_one_line(ckpt, tmp_path, capsys, case, message):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err and not (tmp_path / "x.wav").exists()
+
+
+def test_array_prompts_get_the_file_checks(tts):
+    with pytest.raises(InputError, match="silent"):
+        tts.load_voice(np.zeros(2 * SR, dtype=np.float32))
+    quiet = np.concatenate([np.zeros(SR), tone(2.0, SR, amp=0.01), np.zeros(SR)])
+    assert 30 <= len(tts.load_voice(quiet).latents) <= 32  # 4 s in, 2 s of sound (+ 50 ms margins) kept

@@ -30,7 +30,7 @@ from tts.checkpoint import load_checkpoint, save_checkpoint
 from tts.engine import Engine, SpeechRequest
 from tts.lm import LatentLM
 from tts.text import PhonemeTokenizer, split_text, text_to_ids
-from vae_audio.audio import load_audio
+from vae_audio.audio import check_samples, load_audio, rms_normalize, trim_silence
 from vae_audio.errors import InputError
 from vae_audio.model import SigmaVAE
 
@@ -97,8 +97,10 @@ class TTS:
     def load_voice(self, voice: str | Path | np.ndarray, voice_text: str | None = None) -> Voice:
         """Prompt audio (a file, or float samples at the model rate) -> latents, per the module docstring."""
         sr = self.sample_rate
-        if isinstance(voice, np.ndarray):
-            x, name = voice.astype(np.float32), "voice prompt"
+        if isinstance(voice, np.ndarray):  # the same checks, trimming and loudness as a file gets
+            name = "voice prompt"
+            check_samples(np.asarray(voice, dtype=np.float32).reshape(-1), name)
+            x = rms_normalize(trim_silence(voice.astype(np.float32).reshape(-1), sr), self.audio_config.target_dbfs)
         else:
             x, name = load_audio(voice, sr, normalize_dbfs=self.audio_config.target_dbfs), str(voice)
         if len(x) < MIN_PROMPT_SECONDS * sr:
