@@ -145,13 +145,49 @@ def _sort_nodes(graph) -> None:
     graph.node.extend(ordered)
 
 
+def _gemm_to_matmul(model) -> None:
+    """Rewrite Gemm(x, W^T) + b with a constant W as MatMul(x, W') + b, one W' per weight, so weights
+    the unrolled sampler shares are quantised once (the quantiser's own Gemm path duplicates them)."""
+    from onnx import helper, numpy_helper
+
+    graph = model.graph
+    weights = {w.name: w for w in graph.initializer}
+    alias = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity" and n.input[0] in weights}
+    for node in graph.node:  # read shared weights directly, not through the exporter's Identity nodes
+        node.input[:] = [alias.get(i, i) for i in node.input]
+    done, nodes = set(), []
+    for node in graph.node:
+        if node.op_type == "Identity" and node.output[0] in alias:
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if (node.op_type != "Gemm" or node.input[1] not in weights or attrs.get("transA", 0)
+                or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0):
+            nodes.append(node)
+            continue
+        w = node.input[1] + ("_t" if attrs.get("transB", 0) else "")
+        if w not in done and w != node.input[1]:
+            graph.initializer.append(numpy_helper.from_array(numpy_helper.to_array(weights[node.input[1]]).T.copy(), w))
+        done.add(w)
+        if len(node.input) < 3 or not node.input[2]:
+            nodes.append(helper.make_node("MatMul", [node.input[0], w], list(node.output), name=node.name))
+            continue
+        product = node.output[0] + "_matmul"
+        nodes.append(helper.make_node("MatMul", [node.input[0], w], [product], name=node.name + "_matmul"))
+        nodes.append(helper.make_node("Add", [product, node.input[2]], list(node.output), name=node.name))
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 def _to_int8(path: Path) -> None:
     """Dynamic int8 quantisation of the matrix products (weights int8, activations quantised per call)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    model = onnx.load(str(path))
+    _gemm_to_matmul(model)
+    onnx.save(model, str(path))
     tmp = path.with_suffix(".int8.onnx")
-    quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+    quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
     tmp.replace(path)
     onnx.checker.check_model(str(path))
 
