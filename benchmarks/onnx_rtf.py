@@ -6,7 +6,9 @@ Without --ckpt a random-initialised `small` LatentLM + `small` σ-VAE checkpoint
 (speed does not depend on training). The stop head is disabled in a copy of the checkpoint,
 so every request generates exactly --frames latents; the prompt is a 3 s voice (45 latents).
 Rows: PyTorch eager fp32, PyTorch eager with int8 dynamic quantisation of nn.Linear,
-ONNX Runtime fp32 and ONNX Runtime int8 (`export-onnx --int8`). Columns: seconds for the
+ONNX Runtime fp32 and ONNX Runtime int8 (`export-onnx --int8`); with --per-step-head also
+ONNX Runtime fp32 calling the diffusion head once per solver step (*) instead of the unrolled
+sampler graph, to measure what the unrolling gains. Columns: seconds for the
 batch, frames/s over all requests, RTF = wall time / seconds of audio (all requests together)
 for the latents alone (LM + diffusion head) and with σ-VAE decoding added.
 """
@@ -75,7 +77,7 @@ class TorchRunner:
 
 
 class OnnxRunner:
-    def __init__(self, export_dir: Path, threads: int):
+    def __init__(self, export_dir: Path, threads: int, unrolled: bool = True):
         import onnxruntime as ort
 
         from tts.onnx.runtime import OnnxTTS
@@ -83,6 +85,8 @@ class OnnxRunner:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
         self.tts = OnnxTTS(export_dir, providers=["CPUExecutionProvider"], session_options=opts)
+        if not unrolled:  # one head_step.onnx call per solver step instead of the unrolled sampler.onnx
+            self.tts.engine.sampler = {**self.tts.engine.sampler, "unrolled_steps": 0}
 
     def generate(self, reqs, frames, steps, cfg) -> list[np.ndarray]:
         from tts.onnx.engine import SpeechRequest
@@ -121,6 +125,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--cfg-scale", type=float, default=2.0)
     p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--per-step-head", action="store_true",
+                   help="add a row (*) that calls head_step.onnx per solver step instead of the unrolled sampler")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     from tts.onnx.export import export_onnx
@@ -130,6 +136,8 @@ def main() -> None:
         runners = {"torch eager fp32": TorchRunner(ckpt, False), "torch eager int8": TorchRunner(ckpt, True),
                    "onnxruntime fp32": OnnxRunner(export_onnx(ckpt, Path(tmp) / "fp32"), args.threads),
                    "onnxruntime int8": OnnxRunner(export_onnx(ckpt, Path(tmp) / "int8", int8=True), args.threads)}
+        if args.per_step_head:
+            runners["onnxruntime fp32 *"] = OnnxRunner(Path(tmp) / "fp32", args.threads, unrolled=False)
         seconds = args.frames / runners["torch eager fp32"].tts.audio_config.frame_rate
         print(f"{args.ckpt or 'random small'}; {args.threads} threads; {args.frames} frames per request "
               f"({seconds:.1f} s); {args.steps} steps; CFG {args.cfg_scale}")

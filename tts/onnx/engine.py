@@ -140,17 +140,20 @@ class OnnxEngine:
         margin = self.guard["margin"]
         return max(math.ceil(self.guard["factor"] * len(req.text) * rate) + margin - prompt, margin)
 
-    def _prefix(self, requests: list[SpeechRequest], guided: bool) -> Prefix:
-        """Left-padded prefixes: the conditional sequences, then (guided) their negatives `BOS SPEECH` + prompt."""
+    def _prefixes(self, requests: list[SpeechRequest], guided: bool) -> list[Prefix]:
+        """Left-padded prefixes of the conditional sequences, then (guided) of their negatives
+        `BOS SPEECH` + prompt, as a second group: the short negatives are not padded to the
+        conditional length, and the cache places both groups right-aligned, as one collated batch."""
         d = self.lm["latent_dim"]
         seqs, speech = [], []
         for r in requests:
             speech.append(self.normalize(r.prompt) if r.prompt is not None else np.zeros((0, d), np.float32))
             voice = self.normalize(r.voice) if r.voice is not None else None
             seqs.append(build_sequence(self.lm, r.text, voice, speech[-1], r.rate))
+        groups = [collate_left(seqs, self.lm["pad_id"], d)]
         if guided:
-            seqs += [build_sequence(self.lm, None, None, s) for s in speech]
-        return collate_left(seqs, self.lm["pad_id"], d)
+            groups.append(collate_left([build_sequence(self.lm, None, None, s) for s in speech], self.lm["pad_id"], d))
+        return groups
 
     def table(self, steps: int) -> np.ndarray:
         if steps not in self._tables:
@@ -179,12 +182,12 @@ class OnnxEngine:
             raise ValueError("give one noise source per request")
         b, guided, d = len(requests), cfg_scale != 1.0, self.lm["latent_dim"]
         limits = np.array([self.max_new_frames(r) for r in requests])
-        prefix = self._prefix(requests, guided)
-        cache = KVCache(self.sessions["lm_prefill"], prefix, int(limits.max()) + 1)
+        prefixes = self._prefixes(requests, guided)
+        cache = KVCache(self.sessions["lm_prefill"], prefixes, int(limits.max()) + 1)
         state = state if state is not None else {}
         state.setdefault("stopped", np.zeros(b, bool))
         state.setdefault("guarded", np.zeros(b, bool))
-        active, pos = np.ones(b, bool), prefix.positions[:, -1].copy()
+        active, pos = np.ones(b, bool), np.concatenate([p.positions[:, -1] for p in prefixes])
         for i in range(int(limits.max())):
             stop = (cache.stop[:b] > 0) & (i > 0) & active
             guard = (i >= limits) & active & ~stop
@@ -219,20 +222,24 @@ class OnnxEngine:
 class KVCache:
     """Per-layer preallocated keys/values, the validity mask, and the last cond/stop outputs."""
 
-    def __init__(self, prefill, prefix: Prefix, extra: int):
-        self.cond, self.stop, keys, values = prefill.run(None, {
-            "tokens": prefix.tokens, "latents": prefix.latents, "is_latent": prefix.is_latent,
-            "positions": prefix.positions, "mask": prefill_mask(prefix.valid)})
-        n, length = prefix.tokens.shape
-        layers, _, n_kv, hd, _ = keys.shape
+    def __init__(self, prefill, groups: list[Prefix], extra: int):
+        outs = [prefill.run(None, {"tokens": g.tokens, "latents": g.latents, "is_latent": g.is_latent,
+                                   "positions": g.positions, "mask": prefill_mask(g.valid)}) for g in groups]
+        self.cond, self.stop = np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
+        n, length = len(self.cond), max(g.tokens.shape[1] for g in groups)
+        layers, _, n_kv, hd, _ = outs[0][2].shape
         cap = length + extra
         self.keys = [np.zeros((n, n_kv, hd, cap), np.float32) for _ in range(layers)]
         self.values = [np.zeros((n, n_kv, cap, hd), np.float32) for _ in range(layers)]
-        for i in range(layers):
-            self.keys[i][..., :length] = keys[i]
-            self.values[i][:, :, :length] = values[i]
         self.mask = np.zeros((n, cap), bool)
-        self.mask[:, :length] = prefix.valid
+        row = 0
+        for g, (_, _, keys, values) in zip(groups, outs):
+            rows, start = slice(row, row + len(g.tokens)), length - g.tokens.shape[1]  # right-aligned
+            for i in range(layers):
+                self.keys[i][rows, ..., start:length] = keys[i]
+                self.values[i][rows, :, start:length] = values[i]
+            self.mask[rows, start:length] = g.valid
+            row += len(g.tokens)
         self.length = length
 
     def step(self, session, z: np.ndarray, position: np.ndarray) -> None:
