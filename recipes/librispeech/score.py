@@ -1,0 +1,43 @@
+"""Stage 4 of the LibriSpeech recipe: score the synthesised test lists and the ground truth.
+
+    python recipes/librispeech/score.py --eval-dir exp/librispeech/lm/eval [--asr hubert --sim wavlm]
+
+Reads EVAL_DIR/<setting>.jsonl and EVAL_DIR/<setting>/*.wav (stage 3) and writes
+EVAL_DIR/results_<asr>_<sim>.md (the table) and EVAL_DIR/scores_<asr>_<sim>.csv (per utterance).
+The paper's backends are `--asr hubert --sim wavlm` (WER-H, a WavLM speaker verifier); the
+offline ones (`moonshine`, `pocketsphinx`, `resemblyzer`) need no download.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tts.eval import ASR_BACKENDS, SIM_BACKENDS
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--eval-dir", type=Path, required=True, help="stage 3's output directory")
+    p.add_argument("--asr", default="moonshine", choices=list(ASR_BACKENDS))
+    p.add_argument("--sim", default="resemblyzer", choices=list(SIM_BACKENDS))
+    p.add_argument("--system", default="LatentLM", help="name of the system's rows")
+    p.add_argument("--limit", type=int, default=None, help="first N items of each setting")
+    p.add_argument("--no-ground-truth", dest="ground_truth", action="store_false")
+    args = p.parse_args(argv)
+    from tts.eval.protocol import read_items
+    from tts.eval.score import Scorer, evaluate, write_csv
+
+    lists = {s: read_items(path)[:args.limit] for s in ("A", "B") if (path := args.eval_dir / f"{s}.jsonl").is_file()}
+    if not lists:
+        raise SystemExit(f"{args.eval_dir}: no A.jsonl or B.jsonl; run stage 3 first.")
+    table, scores = evaluate(Scorer(args.asr, args.sim), lists, {s: args.eval_dir / s for s in lists},
+                             args.system, args.ground_truth)
+    tag = f"{args.asr}_{args.sim}"
+    (args.eval_dir / f"results_{tag}.md").write_text(table + "\n")
+    write_csv(scores, args.eval_dir / f"scores_{tag}.csv")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

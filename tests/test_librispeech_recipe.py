@@ -1,0 +1,72 @@
+"""The LibriSpeech recipe end to end on the tiny synthetic corpus: run.sh stages 0-4 (manifests, latents
+from a random tiny σ-VAE, a few LM training steps, synthesis of both settings, scoring) print a table."""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tts.eval.protocol import read_items
+from vae_audio.model import SigmaVAE
+
+RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "librispeech"
+
+
+def run_recipe(tmp_path, corpus, *options) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(RECIPE.parent.parent)}
+    cmd = ["bash", str(RECIPE / "run.sh"), "--corpus", str(corpus), "--vae", str(tmp_path / "vae"),
+           "--manifests", str(tmp_path / "manifests"), "--latents", str(tmp_path / "latents"),
+           "--exp", str(tmp_path / "exp"), "--preset", "tiny", "--steps", "3", "--batch-size", "4",
+           "--extra-train-args", "--no-tensorboard --threads 1", "--test-part", "test-unseen",
+           "--min-seconds", "0", "--max-seconds", "30", "--prefix-seconds", "1.5", "--eval-limit", "2",
+           "--asr", "pocketsphinx", *options]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def recipe_run(tiny_corpus, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("librispeech_recipe")
+    torch.manual_seed(0)
+    SigmaVAE.from_preset("tiny").save_pretrained(tmp / "vae")
+    return tmp, run_recipe(tmp, tiny_corpus)
+
+
+def test_stages_0_to_4_print_the_evaluation_table(recipe_run):
+    tmp, done = recipe_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    for stage in range(5):
+        assert f"stage {stage}:" in done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| A:") or line.startswith("| B:")]
+    assert len(rows) == 4  # ground truth and LatentLM for each setting
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert re.fullmatch(r"\d\.\d{3}", cells[3]) and re.fullmatch(r"\d+\.\d", cells[4]), row
+    assert {c[1] for c in (r.strip("|").split("|") for r in rows)} == {" ground truth ", " LatentLM "}
+
+
+def test_stage_outputs_are_a_dataset_a_checkpoint_and_per_utterance_scores(recipe_run):
+    tmp, done = recipe_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    meta = (tmp / "latents" / "train" / "meta.json").read_text()
+    assert '"latent_scale"' in meta and (tmp / "latents" / "train" / "data.safetensors").is_file()
+    exp = tmp / "exp"
+    assert (exp / "vae" / "model.safetensors").is_file() and (exp / "train_state.pt").is_file()
+    b_items = read_items(exp / "eval" / "B.jsonl")
+    assert b_items and all(it.prompt.end == it.target.start and it.prompt_text for it in b_items)
+    with open(exp / "eval" / "scores_pocketsphinx_resemblyzer.csv") as f:
+        scores = list(csv.DictReader(f))
+    assert len(scores) == 8  # 2 items x 2 settings x (ground truth, LatentLM)
+    assert all(0 <= float(s["wer"]) and -1 <= float(s["sim"]) <= 1 for s in scores)
+    assert len(list((exp / "eval" / "A").glob("*.wav"))) == 2
+
+
+def test_stages_have_help():
+    for script in ("prepare", "extract", "train", "synthesize", "score"):
+        done = subprocess.run([sys.executable, str(RECIPE / f"{script}.py"), "--help"], capture_output=True,
+                              text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(RECIPE.parent.parent)})
+        assert done.returncode == 0 and "usage" in done.stdout, (script, done.stderr[-500:])

@@ -1,0 +1,209 @@
+"""The zero-shot test lists of the paper's Table 4 (VALL-E 2 / MELLE / LatentLM protocol).
+
+From the utterances of a test set (LibriSpeech test-clean), those lasting 4-10 s are kept. Then:
+
+- **Setting A, "reference utterance as prompt"**: the target is the whole utterance; the voice
+  prompt is the speaker's previous utterance in the same list (sorted by id; the speaker's first
+  utterance takes the speaker's last). The model gets no prompt transcript (voice-prompt mode);
+  the API uses the first 5 s of the prompt.
+- **Setting B, "3 s prefix as prompt"**: the utterance is cut at the word boundary closest to
+  3 s, found by forced alignment of its transcript (the manifest's word alignment if it has one,
+  e.g. Lhotse's `prepare_librispeech(alignments_dir=...)`, else pocketsphinx, offline). The prefix audio
+  and the words it holds are the continuation prompt; the model speaks the remaining words; the
+  ground truth is the remainder of the recording. Cutting at a word boundary keeps the prefix
+  transcript exact; utterances the aligner cannot align (a word outside its dictionary) or whose
+  cut would leave no word on either side are left out, and the count is reported.
+
+SIM compares the speech to score with the prompt audio (for B the continuation only, never the
+prefix itself); WER compares its transcript with the words it should say.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+log = logging.getLogger(__name__)
+
+SETTINGS = {"A": "reference utterance as prompt", "B": "3 s prefix as prompt"}
+ALIGN_RATE = 16000
+ALIGN_FRAME_SECONDS = 0.01  # pocketsphinx segments count 10 ms frames
+
+
+@dataclass
+class Clip:
+    """A stretch of an audio file, in seconds (end None: to the end of the file)."""
+
+    path: str
+    start: float = 0.0
+    end: float | None = None
+
+    def load(self, sample_rate: int) -> np.ndarray:
+        """Mono float32 samples at `sample_rate`."""
+        info = sf.info(self.path)
+        stop = None if self.end is None else int(round(self.end * info.samplerate))
+        x, sr = sf.read(self.path, start=int(round(self.start * info.samplerate)), stop=stop,
+                        dtype="float32", always_2d=True)
+        x = x.mean(axis=1)
+        return x if sr == sample_rate else soxr.resample(x, sr, sample_rate).astype(np.float32)
+
+
+@dataclass
+class Utterance:
+    id: str
+    speaker: str
+    text: str
+    clip: Clip
+    words: list[tuple[str, float, float]] | None = None  # word alignment from the manifest, if it has one
+
+    @property
+    def duration(self) -> float:
+        return self.clip.end - self.clip.start
+
+
+@dataclass
+class TestItem:
+    id: str
+    setting: str  # "A" or "B"
+    speaker: str
+    text: str  # the words to synthesise (B: those after the prefix)
+    target: Clip  # the ground-truth recording of `text`
+    prompt: Clip
+    prompt_text: str | None  # B: the prefix's words (continuation mode); A: None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TestItem":
+        return cls(**{**d, "target": Clip(**d["target"]), "prompt": Clip(**d["prompt"])})
+
+
+def utterances_from_cuts(path: str | Path) -> list[Utterance]:
+    """The utterances of a Lhotse cuts manifest with supervisions (one recording file per cut)."""
+    from lhotse import load_manifest
+
+    from vae_audio.errors import InputError
+
+    utts = []
+    for cut in load_manifest(path):
+        sups = getattr(cut, "supervisions", None)
+        if not sups or not sups[0].text:
+            raise InputError(f"{path}: cut {cut.id} has no transcript; the evaluation needs cuts with supervisions.")
+        source, sup = cut.recording.sources[0], sups[0]
+        words = None
+        if sup.alignment and "word" in sup.alignment:  # e.g. prepare_librispeech(alignments_dir=...)
+            words = [(a.symbol.lower(), a.start - cut.start, a.end - cut.start) for a in sup.alignment["word"] if a.symbol]
+        if source.type != "file":
+            raise InputError(f"{path}: cut {cut.id} is not stored in a file (Lhotse source type {source.type!r}).")
+        utts.append(Utterance(cut.id, str(sup.speaker), sup.text,
+                              Clip(source.source, float(cut.start), float(cut.start + cut.duration)), words))
+    return utts
+
+
+def select(utts: list[Utterance], min_seconds: float = 4.0, max_seconds: float = 10.0) -> list[Utterance]:
+    return sorted((u for u in utts if min_seconds <= u.duration <= max_seconds), key=lambda u: u.id)
+
+
+def setting_a(utts: list[Utterance]) -> list[TestItem]:
+    """Each utterance with its speaker's previous utterance as the voice prompt (needs two per speaker)."""
+    by_speaker: dict[str, list[Utterance]] = {}
+    for u in sorted(utts, key=lambda u: u.id):
+        by_speaker.setdefault(u.speaker, []).append(u)
+    items = []
+    for u in sorted(utts, key=lambda u: u.id):
+        mine = by_speaker[u.speaker]
+        if len(mine) < 2:
+            continue
+        ref = mine[mine.index(u) - 1]  # index -1 wraps to the speaker's last utterance
+        items.append(TestItem(u.id, "A", u.speaker, u.text, u.clip, ref.clip, None))
+    return items
+
+
+def align_words(audio: np.ndarray, sample_rate: int, text: str) -> list[tuple[str, float, float]] | None:
+    """Forced alignment of `text` to `audio` with pocketsphinx: (word, start s, end s), or None if it fails."""
+    from pocketsphinx import Decoder
+
+    words = re.sub(r"[^a-z' ]", " ", text.lower()).split()
+    x = audio if sample_rate == ALIGN_RATE else soxr.resample(audio, sample_rate, ALIGN_RATE)
+    decoder = Decoder(samprate=ALIGN_RATE, loglevel="FATAL")
+    try:
+        decoder.set_align_text(" ".join(words))
+        decoder.start_utt()
+        decoder.process_raw((np.clip(x, -1, 1) * 32767).astype(np.int16).tobytes(), full_utt=True)
+        decoder.end_utt()
+        segs = [s for s in (decoder.seg() or []) if not s.word.startswith(("<", "["))]  # drop <s>, <sil>, [noise]
+    except (RuntimeError, ValueError, KeyError):  # a word outside the dictionary, or no path through the audio
+        return None
+    if len(segs) != len(words):
+        return None
+    return [(w, round(s.start_frame * ALIGN_FRAME_SECONDS, 3), round((s.end_frame + 1) * ALIGN_FRAME_SECONDS, 3))
+            for w, s in zip(words, segs)]
+
+
+def prefix_cut(words: list[tuple[str, float, float]], prefix_seconds: float) -> int | None:
+    """How many words the prefix keeps: the word boundary (middle of the gap) closest to prefix_seconds."""
+    if len(words) < 2:
+        return None
+    bounds = [(words[i - 1][2] + words[i][1]) / 2 for i in range(1, len(words))]
+    return 1 + int(np.argmin([abs(b - prefix_seconds) for b in bounds]))
+
+
+def setting_b(utts: list[Utterance], prefix_seconds: float = 3.0) -> tuple[list[TestItem], list[str]]:
+    """(items, ids left out because they could not be aligned or cut)."""
+    items, skipped = [], []
+    for u in sorted(utts, key=lambda u: u.id):
+        words = u.words or align_words(u.clip.load(ALIGN_RATE), ALIGN_RATE, u.text)
+        k = prefix_cut(words, prefix_seconds) if words else None
+        if k is None:
+            skipped.append(u.id)
+            continue
+        cut = round((words[k - 1][2] + words[k][1]) / 2, 3)
+        raw = u.text.split()
+        if len(raw) == len(words):  # keep the transcript's own spelling when it splits the same way
+            prefix, rest = " ".join(raw[:k]), " ".join(raw[k:])
+        else:
+            prefix, rest = " ".join(w for w, _, _ in words[:k]), " ".join(w for w, _, _ in words[k:])
+        items.append(TestItem(u.id, "B", u.speaker, rest, Clip(u.clip.path, u.clip.start + cut, u.clip.end),
+                              Clip(u.clip.path, u.clip.start, u.clip.start + cut), prefix))
+    if skipped:
+        log.warning("setting B: %d of %d utterances left out (no forced alignment or no word boundary)",
+                    len(skipped), len(utts))
+    return items, skipped
+
+
+def build_test_lists(utts: list[Utterance], settings=("A", "B"), min_seconds: float = 4.0,
+                     max_seconds: float = 10.0, prefix_seconds: float = 3.0) -> dict[str, list[TestItem]]:
+    chosen = select(utts, min_seconds, max_seconds)
+    lists = {}
+    if "A" in settings:
+        lists["A"] = setting_a(chosen)
+    if "B" in settings:
+        lists["B"] = setting_b(chosen, prefix_seconds)[0]
+    return lists
+
+
+def write_items(path: str | Path, items: list[TestItem]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("".join(json.dumps(asdict(i)) + "\n" for i in items))
+
+
+def read_items(path: str | Path) -> list[TestItem]:
+    return [TestItem.from_dict(json.loads(line)) for line in Path(path).read_text().splitlines() if line]
+
+
+def load_or_build_lists(manifest: str | Path, out: str | Path, settings=("A", "B"), min_seconds: float = 4.0,
+                        max_seconds: float = 10.0, prefix_seconds: float = 3.0) -> dict[str, list[TestItem]]:
+    """OUT/<setting>.jsonl if they all exist (a resumed run keeps its lists), else built from the
+    manifest and written there."""
+    paths = {s: Path(out) / f"{s}.jsonl" for s in settings}
+    if all(p.is_file() for p in paths.values()):
+        return {s: read_items(p) for s, p in paths.items()}
+    lists = build_test_lists(utterances_from_cuts(manifest), settings, min_seconds, max_seconds, prefix_seconds)
+    for s, items in lists.items():
+        write_items(paths[s], items)
+    return lists
