@@ -2,6 +2,7 @@
 
 import csv
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,21 @@ def test_same_seed_same_corpus_other_seed_differs(tiny_corpus, tmp_path):
     assert again == file_digests(tiny_corpus)
     other = file_digests(build_tiny_corpus(tmp_path / "other", seed=1))
     assert other != again
+
+
+def test_interrupted_build_resumes_to_the_same_corpus(tiny_corpus, tmp_path):
+    from recipes.synthetic.build import build
+    from recipes.synthetic.tiny import tiny_config
+
+    out = tmp_path / "resumed"
+    shutil.copytree(tiny_corpus, out)
+    (out / ".build" / "speaker-1001.json").unlink()  # as if stopped while speaker 1001 was being spoken
+    (out / "train" / "1001" / "10010" / "1001-10010-0001.flac").unlink()
+    (out / "DATA.md").unlink()
+    build(tiny_config(out, seed=0))
+    assert file_digests(out) == file_digests(tiny_corpus)
+    with pytest.raises(FileExistsError, match="not empty"):
+        build(tiny_config(out, seed=1))
 
 
 def test_unknown_and_broken_engines_are_skipped_with_a_message(caplog):

@@ -23,6 +23,7 @@ import numpy as np
 import soxr
 
 from recipes.synthetic.engines import ENGINES, BaseVoice, resolve_voices, synthesize
+from recipes.synthetic.resume import clear_speaker, load_done, mark_done, open_output
 from recipes.synthetic.speakers import Speaker, plan_speakers, write_speakers
 from recipes.synthetic.text import SOURCES, librispeech_transcript, load_sentences
 from recipes.synthetic.warp import apply_warp
@@ -151,31 +152,41 @@ def plan_jobs(cfg: BuildConfig, speakers: list[Speaker], sentences: list[str]) -
     return jobs
 
 
-def run_jobs(jobs: list[SpeakerJob], n_workers: int) -> list[tuple[list[dict], list[dict]]]:
+def run_jobs(jobs: list[SpeakerJob], n_workers: int, out: Path) -> list[tuple[list[dict], list[dict]]]:
     """Each speaker runs in a fresh process: libespeak-ng carries signal state (pitch flutter phase,
     echo buffer) from one utterance to the next, so a speaker's audio would otherwise depend on which
-    speakers the same process spoke before, and the output on --jobs."""
-    results = []
+    speakers the same process spoke before, and the output on --jobs. Finished speakers are skipped."""
+    results = {job.speaker.id: load_done(out, job.speaker.id) for job in jobs}
+    todo = [job for job in jobs if results[job.speaker.id] is None]
+    for job in todo:
+        clear_speaker(out, job.speaker.id, SPLITS)
+    if len(todo) < len(jobs):
+        log.info(f"resuming: {len(jobs) - len(todo)} of {len(jobs)} speakers are already done")
     with multiprocessing.get_context("spawn").Pool(n_workers, maxtasksperchild=1) as pool:
-        for job, (records, rejected) in zip(jobs, pool.imap(speak_speaker, jobs, chunksize=1)):
-            results.append((records, rejected))
-            log.info(f"speaker {job.speaker.id} ({job.speaker.base.key}, k={job.speaker.k}): {len(records)} "
-                     f"utterances, {sum(r['seconds'] for r in records):.0f} s, {len(rejected)} rejected "
-                     f"[{len(results)}/{len(jobs)}]")
-    return results
+        for n, (job, result) in enumerate(zip(todo, pool.imap(speak_speaker, todo, chunksize=1)), 1):
+            mark_done(out, job.speaker.id, result)
+            results[job.speaker.id] = result
+            log.info(f"speaker {job.speaker.id} ({job.speaker.base.key}, k={job.speaker.k}): {len(result[0])} "
+                     f"utterances, {sum(r['seconds'] for r in result[0]):.0f} s, {len(result[1])} rejected "
+                     f"[{n}/{len(todo)}]")
+    return [results[job.speaker.id] for job in jobs]
+
+
+def build_key(cfg: BuildConfig, speakers: list[Speaker]) -> dict:
+    """Everything that decides the output; a resumed build must match it exactly."""
+    settings = {k: v for k, v in vars(cfg).items() if k not in ("out", "jobs", "voices", "similarity")}
+    return {**settings, "speakers": [s.row() for s in speakers]}
 
 
 def build(cfg: BuildConfig) -> dict:
     """Build the corpus under cfg.out; returns a summary (also written to DATA.md)."""
     started = time.time()
     cfg.out = Path(cfg.out)
-    if cfg.out.exists() and any(cfg.out.iterdir()):
-        raise FileExistsError(f"{cfg.out} is not empty; choose a new --out directory")
-    cfg.out.mkdir(parents=True, exist_ok=True)
     bases, skipped = resolve_voices(list(cfg.engines), cfg.voices)
     speakers = plan_speakers(bases, cfg.n_speakers(len(bases)), cfg.seed, cfg.unseen_voices)
+    open_output(cfg.out, build_key(cfg, speakers))
     sentences, text_counts = load_sentences(tuple(cfg.text_sources))
-    results = run_jobs(plan_jobs(cfg, speakers, sentences), cfg.jobs)
+    results = run_jobs(plan_jobs(cfg, speakers, sentences), cfg.jobs, cfg.out)
     records = [r for recs, _ in results for r in recs]
     rejected = [r for _, rej in results for r in rej]
     short = [s.id for s, (recs, _) in zip(speakers, results)
@@ -203,7 +214,8 @@ def write_utterance_table(records: list[dict], out: Path) -> None:
 
 def parse_args(argv: list[str] | None = None) -> BuildConfig:
     p = argparse.ArgumentParser(prog="python -m recipes.synthetic.build", description=__doc__.split("\n")[0])
-    p.add_argument("--out", type=Path, required=True, help="output directory (must be new or empty)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output directory: new, empty, or an interrupted build with the same settings (resumed)")
     p.add_argument("--hours", type=float, default=1.0, help="total audio to generate, all splits")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--speakers", type=int, default=None, help="default: max(2 per base voice, 6 per hour)")
