@@ -8,7 +8,8 @@ so every request generates exactly --frames latents; the prompt is a 3 s voice (
 Rows: PyTorch eager fp32, PyTorch eager with int8 dynamic quantisation of nn.Linear,
 ONNX Runtime fp32 and ONNX Runtime int8 (`export-onnx --int8`); with --per-step-head also
 ONNX Runtime fp32 calling the diffusion head once per solver step (*) instead of the unrolled
-sampler graph, to measure what the unrolling gains. Columns: seconds for the
+sampler graph, to measure what the unrolling gains. (A graph fusing the LM step with the
+sampler, one call per frame, measured no faster than these two calls and was dropped.) Columns: seconds for the
 batch, frames/s over all requests, RTF = wall time / seconds of audio (all requests together)
 for the latents alone (LM + diffusion head) and with σ-VAE decoding added.
 """
@@ -16,6 +17,7 @@ for the latents alone (LM + diffusion head) and with σ-VAE decoding added.
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -129,6 +131,7 @@ def main() -> None:
                    help="add a row (*) that calls head_step.onnx per solver step instead of the unrolled sampler")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    logging.getLogger("tts").setLevel(logging.ERROR)  # every request ends at the length guard on purpose
     from tts.onnx.export import export_onnx
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -177,3 +177,30 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path, capsys):
     assert main(["say", "Hi.", "-o", str(tmp_path / "a.wav"), "--onnx", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "not an ONNX export" in err[1]
+
+
+def test_fp16_step_graph_keeps_float32_io_and_stays_close(export_dir, tmp_path):
+    import onnxruntime as ort
+
+    from tts.onnx.export import _to_fp16
+
+    half = tmp_path / "lm_step.onnx"
+    half.write_bytes((export_dir / "lm_step.onnx").read_bytes())
+    _to_fp16(half)
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(half)))
+    onnx.checker.check_model(model)
+    types = {v.name: v.type.tensor_type.elem_type for v in [*model.graph.value_info, *model.graph.input]}
+    angles = {types[n.input[0]] for n in model.graph.node if n.op_type in ("Cos", "Sin")}
+    assert angles == {onnx.TensorProto.FLOAT}  # RoPE angles stay float32
+    full = ort.InferenceSession(str(export_dir / "lm_step.onnx"), providers=["CPUExecutionProvider"])
+    fp16 = ort.InferenceSession(str(half), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for i in full.get_inputs():
+        shape = [3 if isinstance(s, str) and s == "batch" else 40 if isinstance(s, str) else s for s in i.shape]
+        feeds[i.name] = rng.standard_normal(shape).astype(np.float32)
+    feeds["position"] = np.array([300.3, 421.7, 17.0], np.float32)
+    feeds["mask"] = np.ones((3, 40), bool)
+    assert all(i.type == "tensor(float)" for i in fp16.get_inputs() if i.name not in ("mask",))
+    cond, half_cond = full.run(None, feeds)[0], fp16.run(None, feeds)[0]
+    assert np.abs(cond - half_cond).max() < 2e-2 * np.abs(cond).max()
