@@ -6,84 +6,34 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import os
-import subprocess
-import sys
-import tempfile
 from functools import lru_cache
 
 import numpy as np
 import soundfile as sf
-import soxr
 
 from recipes.synthetic.text import librispeech_transcript
-
-ASR_RATE = 16000
-PAD_SECONDS = 0.5  # moonshine misses words at the very edges of a clip without it
-
-
-# Moonshine runs in a child process that is restarted every RECYCLE_EVERY clips: the native
-# library in moonshine-cpp 0.1.4 leaks about 80 MB per transcription.
-RECYCLE_EVERY = 16
-MOONSHINE_SERVER = r"""
-import sys, moonshine_cpp
-model = moonshine_cpp.MoonshineModel(language="en")
-for line in sys.stdin:
-    print("ASR\t" + model.transcribe_wav(line.rstrip("\n")).replace("\n", " "), flush=True)
-"""
+from tts.eval import load_asr, load_speaker_encoder, wer
+from tts.eval.worker import IsolatedASR
 
 
 class Transcriber:
-    """Moonshine base-en (moonshine-cpp) if installed, else pocketsphinx; weights ship in the wheels."""
+    """Moonshine base-en (moonshine-cpp) if installed, else pocketsphinx: the `tts.eval` backends,
+    whose weights ship in the wheels. Moonshine runs in a recycled child process (`IsolatedASR`),
+    since its native library leaks memory with every clip."""
 
     def __init__(self):
-        self.proc, self.calls = None, 0
         if importlib.util.find_spec("moonshine_cpp") is not None:
-            self.name, self.decoder = "moonshine-base-en", None
+            self.name, self.asr = "moonshine-base-en", IsolatedASR("moonshine")
         else:
-            from pocketsphinx import Decoder
-
-            self.name, self.decoder = "pocketsphinx-en-us", Decoder(samprate=ASR_RATE, loglevel="FATAL")
+            self.name, self.asr = "pocketsphinx-en-us", load_asr("pocketsphinx")
 
     def __call__(self, x: np.ndarray, sample_rate: int) -> str:
         """Transcript of mono float audio `x`, in LibriSpeech style."""
-        x = soxr.resample(x, sample_rate, ASR_RATE) if sample_rate != ASR_RATE else x
-        pad = np.zeros(int(PAD_SECONDS * ASR_RATE), np.float32)
-        pcm = (np.clip(np.concatenate([pad, x, pad]), -1, 1) * 32767).astype(np.int16)
-        text = self._moonshine(pcm) if self.decoder is None else self._pocketsphinx(pcm)
-        return librispeech_transcript(text)
-
-    def _moonshine(self, pcm: np.ndarray) -> str:
-        if self.proc is None or self.calls >= RECYCLE_EVERY:
-            self.close()
-            self.proc = subprocess.Popen([sys.executable, "-c", MOONSHINE_SERVER], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, text=True)
-            self.calls = 0
-        fd, path = tempfile.mkstemp(suffix=".wav")
-        os.close(fd)
-        try:  # transcribe_wav is the entry point that works in this wheel (transcribe() is broken)
-            sf.write(path, pcm, ASR_RATE, subtype="PCM_16")
-            self.proc.stdin.write(path + "\n")
-            self.proc.stdin.flush()
-            self.calls += 1
-            for line in self.proc.stdout:
-                if line.startswith("ASR\t"):
-                    return line[4:].strip()
-            raise RuntimeError("the moonshine ASR process exited unexpectedly")
-        finally:
-            os.unlink(path)
-
-    def _pocketsphinx(self, pcm: np.ndarray) -> str:
-        self.decoder.start_utt()
-        self.decoder.process_raw(pcm.tobytes(), full_utt=True)
-        self.decoder.end_utt()
-        return self.decoder.hyp().hypstr if self.decoder.hyp() else ""
+        return librispeech_transcript(self.asr.transcribe(x, sample_rate))
 
     def close(self) -> None:
-        if self.proc is not None:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=30)
-            self.proc = None
+        if isinstance(self.asr, IsolatedASR):
+            self.asr.close()
 
 
 @lru_cache(maxsize=1)
@@ -93,11 +43,10 @@ def transcriber() -> Transcriber:
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    import jiwer
-
+    """WER of one utterance with `tts.eval.wer`'s normaliser; an empty reference scores 0 or 1."""
     if not reference.split():
         return 0.0 if not hypothesis.split() else 1.0
-    return float(jiwer.wer(reference, hypothesis)) if hypothesis.split() else 1.0
+    return wer([reference], [hypothesis])
 
 
 RELATIONS = ("same speaker, same split", "same speaker, across splits", "different speaker, same base voice",
@@ -106,12 +55,11 @@ RELATIONS = ("same speaker, same split", "same speaker, across splits", "differe
 
 def speaker_embeddings(paths: dict) -> dict:
     """resemblyzer d-vectors, (n_utts, 256) unit length, for each group of audio files."""
-    from resemblyzer import VoiceEncoder, preprocess_wav
+    encoder = load_speaker_encoder("resemblyzer")
 
-    encoder = VoiceEncoder(device="cpu", verbose=False)
     def embed(path):
         x, sr = sf.read(path, dtype="float32")
-        return encoder.embed_utterance(preprocess_wav(x, source_sr=sr))
+        return encoder.embed(x, sr)
 
     return {key: np.stack([embed(p) for p in group]) for key, group in paths.items()}
 

@@ -1,0 +1,89 @@
+"""The zero-shot protocol: test lists of settings A and B, word-boundary prefix cuts from a real forced
+alignment, the score table, and `latentlm-tts eval` (ground truth scored for real, bad input)."""
+
+import numpy as np
+import pytest
+
+from tts.cli.main import main
+from tts.eval.protocol import (Clip, Utterance, align_words, load_or_build_lists, prefix_cut, select,
+                               setting_a, setting_b, utterances_from_cuts)
+from tts.eval.score import GROUND_TRUTH, Score, format_table, summarize
+
+
+@pytest.fixture(scope="module")
+def unseen(tiny_corpus, tmp_path_factory):
+    """The tiny corpus's test-unseen part (2 speakers x 3 utterances) as a Lhotse manifest."""
+    from recipes.librispeech.prepare import prepare
+
+    out = tmp_path_factory.mktemp("manifests")
+    prepare(tiny_corpus, out, parts=["test-unseen"])
+    return out / "cuts_test-unseen.jsonl.gz"
+
+
+def utt(uid, speaker, seconds):
+    return Utterance(uid, speaker, "SOME WORDS HERE", Clip(f"{uid}.flac", 0.0, seconds))
+
+
+def test_setting_a_prompts_with_the_previous_utterance_of_the_same_speaker():
+    utts = select([utt("1-0", "1", 5), utt("1-1", "1", 6), utt("1-2", "1", 12), utt("2-0", "2", 5),
+                   utt("3-0", "3", 4.5), utt("3-1", "3", 9)])
+    assert [u.id for u in utts] == ["1-0", "1-1", "2-0", "3-0", "3-1"]  # 12 s is outside 4-10 s
+    items = setting_a(utts)
+    prompts = {it.id: it.prompt.path for it in items}
+    assert prompts == {"1-0": "1-1.flac", "1-1": "1-0.flac", "3-0": "3-1.flac", "3-1": "3-0.flac"}  # 2-0 is alone
+    assert all(it.prompt_text is None and it.setting == "A" for it in items)
+
+
+def test_prefix_cut_takes_the_word_boundary_closest_to_the_prefix_length():
+    words = [("a", 0.1, 0.9), ("b", 1.0, 2.2), ("c", 2.4, 3.4), ("d", 3.5, 4.0)]
+    assert prefix_cut(words, 2.5) == 2  # boundaries at 0.95, 2.3, 3.45: 2.3 is closest to 2.5
+    assert prefix_cut(words, 3.3) == 3
+    assert prefix_cut(words[:1], 3.0) is None
+
+
+def test_setting_b_cuts_real_speech_at_an_aligned_word_boundary(unseen):
+    utts = utterances_from_cuts(unseen)
+    items, skipped = setting_b(utts, prefix_seconds=1.5)
+    assert items and len(items) + len(skipped) == len(utts)
+    by_id = {u.id: u for u in utts}
+    for it in items:
+        u = by_id[it.id]
+        assert f"{it.prompt_text} {it.text}" == u.text  # the prefix words and the rest make the transcript
+        assert it.prompt.end == it.target.start and 0.5 < it.prompt.end < u.duration
+        words = align_words(u.clip.load(16000), 16000, u.text)
+        assert [w for w, _, _ in words] == u.text.lower().split()
+        assert all(a[1] <= a[2] <= b[1] + 1e-6 for a, b in zip(words, words[1:]))  # in order, no overlap
+    assert align_words(np.zeros(1600, np.float32), 16000, "hello world") is None
+
+
+def test_the_table_has_the_ground_truth_first_and_a_corpus_wer():
+    def score(sid, system, ref, hyp, sim):
+        return Score(sid, "A", system, "1", 5.0, 0.0, sim, ref, hyp)
+
+    scores = [score("x", "LatentLM", "one two three four", "one two three", 0.5),
+              score("y", "LatentLM", "five six", "five six", 0.7),
+              score("x", GROUND_TRUTH, "one two three four", "one two three four", 0.9)]
+    rows = summarize(scores, {"A": 3})
+    assert [r["system"] for r in rows] == [GROUND_TRUTH, "LatentLM"]
+    assert rows[1]["wer"] == pytest.approx(100 / 6) and rows[1]["sim"] == pytest.approx(0.6)
+    table = format_table(rows, "moonshine", "resemblyzer")
+    assert "| A: reference utterance as prompt | LatentLM | 2 of 3 | 0.600 | 16.7 |" in table
+
+
+def test_eval_command_scores_the_ground_truth(unseen, tmp_path, capsys):
+    code = main(["eval", "--manifest", str(unseen), "--out", str(tmp_path), "--settings", "A", "--limit", "2",
+                 "--min-seconds", "0", "--max-seconds", "30", "--asr", "pocketsphinx"])
+    out = capsys.readouterr().out
+    assert code == 0
+    row = next(line for line in out.splitlines() if "ground truth" in line)
+    sim = float(row.split("|")[4])
+    assert 0.6 < sim <= 1.0  # two utterances of the same voice
+    assert (tmp_path / "scores_pocketsphinx_resemblyzer.csv").read_text().count("\n") == 3
+    assert load_or_build_lists(unseen, tmp_path, ("A",))["A"][0].id == "1900-19003-0000"  # kept on disk
+
+
+def test_eval_command_rejects_bad_input(tmp_path, unseen, capsys):
+    assert main(["eval", "--manifest", str(tmp_path / "missing.jsonl.gz"), "--out", str(tmp_path)]) == 2
+    assert "no such manifest" in capsys.readouterr().err
+    assert main(["eval", "--manifest", str(unseen), "--out", str(tmp_path / "o"), "--settings", "A"]) == 2
+    assert "no utterance of 4-10 s" in capsys.readouterr().err
