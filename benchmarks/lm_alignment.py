@@ -141,11 +141,11 @@ def attention_maps(model, batch) -> list[torch.Tensor]:
     return maps
 
 
-def evaluate(out: Path, variant: str, cfg_scale: float = 2.0, steps: int = 10) -> dict:
+def evaluate(out: Path, variant: str, cfg_scale: float = 2.0, steps: int = 10, limit: int | None = None) -> dict:
     from tts.layout import build_sequence, collate
     torch.set_num_threads(1)
     model, _ = load_checkpoint(out / variant)
-    ds, tests = LatentDataset(out / "data"), json.loads((out / "test.json").read_text())
+    ds, tests = LatentDataset(out / "data"), json.loads((out / "test.json").read_text())[:limit]
     rates = {}
     for r in ds.index:
         rates.setdefault(r["speaker"], []).append(r["frames"] / r["phonemes"])
@@ -191,13 +191,14 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cfg-scale", type=float, default=2.0)
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N held-out texts")
     args = p.parse_args()
     if args.what == "data":
         make_data(args.out)
     elif args.what == "train":
         run_train(args.out, args.variant, args.steps, args.warmup, args.threads)
     else:
-        print(json.dumps(evaluate(args.out, args.variant, args.cfg_scale)))
+        print(json.dumps(evaluate(args.out, args.variant, args.cfg_scale, limit=args.limit)))
 
 
 if __name__ == "__main__":
