@@ -8,6 +8,10 @@
 | `resemblyzer` | SIM  | GE2E speaker encoder, shipped in the wheel      | resemblyzer      |
 | `wavlm`       | SIM  | microsoft/wavlm-base-plus-sv, hub               | transformers     |
 | `ecapa`       | SIM  | speechbrain/spkrec-ecapa-voxceleb, hub          | speechbrain      |
+
+The protocol of the paper's Table 4 builds on them: `protocol.py` (test lists of settings A and B),
+`synth.py` (synthesis of a list), `score.py` (per-utterance scores and the table), `worker.py`
+(an ASR backend in a recycled child process).
 """
 
 from tts.eval.asr import ASR_BACKENDS, load_asr

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 def synthesize_items(tts, items: list[TestItem], out_dir: str | Path, cfg_scale: float | None = None,
                      steps: int | None = None, seed: int = 0, progress: bool = True) -> dict[str, int]:
-    """Write out_dir/<id>.wav for every item; returns counts of {"written", "kept", "failed"}."""
+    """Write out_dir/<id>.wav for every item; returns the counts of files written, kept from an
+    earlier run, failed (the prompt was refused) and ended by the length guard."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     options = {k: v for k, v in (("cfg_scale", cfg_scale), ("steps", steps)) if v is not None}
