@@ -87,3 +87,10 @@ def test_eval_command_rejects_bad_input(tmp_path, unseen, capsys):
     assert "no such manifest" in capsys.readouterr().err
     assert main(["eval", "--manifest", str(unseen), "--out", str(tmp_path / "o"), "--settings", "A"]) == 2
     assert "no utterance of 4-10 s" in capsys.readouterr().err
+
+
+def test_eval_command_names_every_backend():
+    from tts.cli.eval import ASR_NAMES, SIM_NAMES
+    from tts.eval import ASR_BACKENDS, SIM_BACKENDS
+
+    assert set(ASR_NAMES) == set(ASR_BACKENDS) and set(SIM_NAMES) == set(SIM_BACKENDS)
