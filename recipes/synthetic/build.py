@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import numpy as np
 import soxr
 
 from recipes.synthetic.engines import ENGINES, BaseVoice, resolve_voices, synthesize
+from recipes.synthetic.qc import transcriber, word_error_rate
 from recipes.synthetic.resume import clear_speaker, load_done, mark_done, open_output
 from recipes.synthetic.speakers import Speaker, plan_speakers, write_speakers
 from recipes.synthetic.text import SOURCES, librispeech_transcript, load_sentences
@@ -68,7 +70,7 @@ class SpeakerJob:
     cfg: BuildConfig
 
 
-def split_slots(job: SpeakerJob):
+def split_slots(job: SpeakerJob) -> Iterator[str]:
     """The split of each next utterance: dev and test slots first (seen speakers), then the main split."""
     cfg = job.cfg
     if not job.speaker.unseen:
@@ -111,8 +113,6 @@ def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
             rejected.append({**record, "reason": "duration"})
             continue
         if cfg.qc:
-            from recipes.synthetic.qc import transcriber, word_error_rate
-
             record["asr"] = transcriber()(x, audio_cfg.sample_rate)
             record["wer"] = round(word_error_rate(record["transcript"], record["asr"]), 4)
             if record["wer"] > cfg.max_wer:
