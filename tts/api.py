@@ -7,13 +7,10 @@
 A TTS checkpoint is a directory: the LatentLM checkpoint (config.json with the tokenizer,
 model.safetensors) plus the σ-VAE it was trained on in `vae/`.
 
-Voice prompts: without `voice_text` the prompt is a voice-prompt (any clip of the speaker,
-no transcript); it is trimmed to its first MAX_VOICE_SECONDS (the training prompts are 2-5 s).
-With `voice_text` (its transcript) the prompt starts the speech (continuation, the paper's
-"prefix" protocol); it must then be at most MAX_CONTINUATION_SECONDS, since cutting it would
-break its transcript. Prompts shorter than MIN_PROMPT_SECONDS after silence trimming, or
-silent, are refused. Long text is split into chunks by the frontend, synthesised as one batch
-with the same voice and joined with PAUSE_SECONDS of silence.
+Voice prompts are checked and trimmed as `tts.synthesis` describes: without `voice_text` a
+clip of the speaker (voice-prompt mode), with it the start of the speech (continuation). Long
+text is split into chunks by the frontend, synthesised as one batch with the same voice and
+joined with short pauses.
 """
 
 from __future__ import annotations
@@ -30,17 +27,11 @@ from tts.checkpoint import load_checkpoint, save_checkpoint
 from tts.engine import Engine, SpeechRequest
 from tts.lm import LatentLM
 from tts.text import PhonemeTokenizer, split_text, text_to_ids
-from vae_audio.audio import check_samples, load_audio, rms_normalize, trim_silence
+from tts.synthesis import (DEFAULT_CFG_SCALE, DEFAULT_STEPS, MAX_BATCH, PAUSE_SECONDS, join_with_pauses,
+                           prompt_audio, prompt_rate)
 from vae_audio.errors import InputError
 from vae_audio.model import SigmaVAE
 
-DEFAULT_CFG_SCALE = 2.0  # CFG 2 doubled content accuracy over 1 in the design prototype
-DEFAULT_STEPS = 10
-MIN_PROMPT_SECONDS = 1.0
-MAX_VOICE_SECONDS = 5.0
-MAX_CONTINUATION_SECONDS = 10.0
-PAUSE_SECONDS = 0.25
-MAX_BATCH = 16  # sequences per engine batch
 VAE_DIR = "vae"
 PRETRAINED = Path(__file__).parent / "pretrained"
 
@@ -96,21 +87,7 @@ class TTS:
     @torch.no_grad()
     def load_voice(self, voice: str | Path | np.ndarray, voice_text: str | None = None) -> Voice:
         """Prompt audio (a file, or float samples at the model rate) -> latents, per the module docstring."""
-        sr = self.sample_rate
-        if isinstance(voice, np.ndarray):  # the same checks, trimming and loudness as a file gets
-            name = "voice prompt"
-            check_samples(np.asarray(voice, dtype=np.float32).reshape(-1), name)
-            x = rms_normalize(trim_silence(voice.astype(np.float32).reshape(-1), sr), self.audio_config.target_dbfs)
-        else:
-            x, name = load_audio(voice, sr, normalize_dbfs=self.audio_config.target_dbfs), str(voice)
-        if len(x) < MIN_PROMPT_SECONDS * sr:
-            raise InputError(f"{name}: the voice prompt has {len(x) / sr:.2f} s of sound; "
-                             f"at least {MIN_PROMPT_SECONDS:.0f} s is needed.")
-        if voice_text is None:
-            x = x[: int(MAX_VOICE_SECONDS * sr)]
-        elif len(x) > MAX_CONTINUATION_SECONDS * sr:
-            raise InputError(f"{name}: a prompt with a transcript may be at most "
-                             f"{MAX_CONTINUATION_SECONDS:.0f} s long; it is {len(x) / sr:.1f} s.")
+        x = prompt_audio(voice, self.sample_rate, self.audio_config.target_dbfs, voice_text is not None)
         latents = self.vae.encode(torch.from_numpy(x)[None].to(self.device))[0]  # (K, D)
         ids = text_to_ids(voice_text, self.tokenizer) if voice_text is not None else None
         return Voice(latents, ids)
@@ -126,14 +103,9 @@ class TTS:
             return [SpeechRequest(torch.tensor(ids)) for ids in chunks]
         if voice.ids is None:
             return [SpeechRequest(torch.tensor(ids), voice=voice.latents) for ids in chunks]
-        rate = self._prompt_rate(voice)
+        rate = prompt_rate(len(voice.latents), len(voice.ids), self.model.cfg.frames_per_phoneme)
         return [SpeechRequest(torch.tensor(voice.ids + [self._space()] + ids), prompt=voice.latents, rate=rate)
                 for ids in chunks]
-
-    def _prompt_rate(self, voice: Voice) -> float:
-        """Frames per phoneme of the prompt, kept within 0.5x-2x of the training average."""
-        base = self.model.cfg.frames_per_phoneme
-        return float(np.clip(len(voice.latents) / max(1, len(voice.ids)), 0.5 * base, 2.0 * base))
 
     def _space(self) -> int:
         return self.tokenizer.encode(" ")[0]
@@ -176,9 +148,8 @@ class TTS:
         return wav[len(prefix) * self.audio_config.hop:].float().cpu().numpy()
 
     def _join(self, parts: list[tuple[np.ndarray, bool]]) -> Audio:
-        pause = np.zeros(int(PAUSE_SECONDS * self.sample_rate), dtype=np.float32)
-        pieces = [p for a, _ in parts for p in (a, pause)][:-1]
-        return Audio(np.concatenate(pieces).astype(np.float32), self.sample_rate, any(g for _, g in parts))
+        return Audio(join_with_pauses([a for a, _ in parts], self.sample_rate), self.sample_rate,
+                     any(g for _, g in parts))
 
     @torch.no_grad()
     def stream(self, text: str, voice: str | Path | np.ndarray | Voice | None = None, voice_text: str | None = None,

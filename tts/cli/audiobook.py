@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.api import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+    from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
 
     p = subparsers.add_parser("audiobook", help="synthesise a .txt/.md/.epub book, one file per chapter (resumable)",
                               description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)

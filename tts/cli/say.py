@@ -13,7 +13,7 @@ import sys
 
 
 def register(subparsers) -> None:
-    from tts.api import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+    from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
 
     p = subparsers.add_parser("say", help="synthesise TEXT to an audio file",
                               description="Synthesise TEXT with the LatentLM model, optionally cloning a voice prompt.")

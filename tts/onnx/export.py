@@ -193,7 +193,7 @@ def _to_int8(path: Path) -> None:
 
 
 def _runtime_config(tts, sampler_steps: int, opset: int, fp16: bool, int8: bool) -> dict:
-    from tts import api, engine
+    from tts import engine, synthesis
     from tts.onnx.graphs_vae import decoder_state_shapes
 
     lm = tts.model.cfg
@@ -207,17 +207,18 @@ def _runtime_config(tts, sampler_steps: int, opset: int, fp16: bool, int8: bool)
         "sampler": {"schedule": "cosine", "ddpm_steps": lm.ddpm_steps, "unrolled_steps": sampler_steps,
                     "table": table.tolist()},
         "length_guard": {"factor": engine.GUARD_FACTOR, "margin": engine.GUARD_MARGIN},
-        "api": {"cfg_scale": api.DEFAULT_CFG_SCALE, "steps": api.DEFAULT_STEPS,
-                "min_prompt_seconds": api.MIN_PROMPT_SECONDS, "max_voice_seconds": api.MAX_VOICE_SECONDS,
-                "max_continuation_seconds": api.MAX_CONTINUATION_SECONDS, "pause_seconds": api.PAUSE_SECONDS,
-                "max_batch": api.MAX_BATCH},
+        "api": {"cfg_scale": synthesis.DEFAULT_CFG_SCALE, "steps": synthesis.DEFAULT_STEPS,
+                "min_prompt_seconds": synthesis.MIN_PROMPT_SECONDS, "max_voice_seconds": synthesis.MAX_VOICE_SECONDS,
+                "max_continuation_seconds": synthesis.MAX_CONTINUATION_SECONDS, "pause_seconds": synthesis.PAUSE_SECONDS,
+                "max_batch": synthesis.MAX_BATCH},
     }
 
 
 def export_onnx(ckpt: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSET, fp16: bool = False,
                 int8: bool = False, sampler_steps: int | None = None) -> Path:
     """Write every graph and config.json of the checkpoint `ckpt` ("default" or a directory) to `out_dir`."""
-    from tts.api import DEFAULT_STEPS, TTS
+    from tts.api import TTS
+    from tts.synthesis import DEFAULT_STEPS
     from vae_audio.errors import InputError
 
     if fp16 and int8:

@@ -27,7 +27,7 @@ import onnxruntime as ort
 
 from tts.onnx.engine import NoiseSource, OnnxEngine, SpeechRequest
 from tts.text import PhonemeTokenizer, split_text, text_to_ids
-from vae_audio.audio import check_samples, load_audio, rms_normalize, trim_silence
+from tts.synthesis import join_with_pauses, prompt_audio, prompt_rate
 from vae_audio.errors import InputError
 
 FORMAT = "latentlm-tts-onnx"  # the `format` field of config.json (tts.onnx.export writes it)
@@ -92,21 +92,9 @@ class OnnxTTS:
 
     def load_voice(self, voice: str | Path | np.ndarray, voice_text: str | None = None) -> Voice:
         """Prompt audio (a file, or float samples at the model rate) -> latents, as `TTS.load_voice`."""
-        sr, lim = self.sample_rate, self.limits
-        if isinstance(voice, np.ndarray):  # the same checks, trimming and loudness as a file gets
-            name = "voice prompt"
-            check_samples(np.asarray(voice, dtype=np.float32).reshape(-1), name)
-            x = rms_normalize(trim_silence(voice.astype(np.float32).reshape(-1), sr), self.audio["target_dbfs"])
-        else:
-            x, name = load_audio(voice, sr, normalize_dbfs=self.audio["target_dbfs"]), str(voice)
-        if len(x) < lim["min_prompt_seconds"] * sr:
-            raise InputError(f"{name}: the voice prompt has {len(x) / sr:.2f} s of sound; "
-                             f"at least {lim['min_prompt_seconds']:.0f} s is needed.")
-        if voice_text is None:
-            x = x[: int(lim["max_voice_seconds"] * sr)]
-        elif len(x) > lim["max_continuation_seconds"] * sr:
-            raise InputError(f"{name}: a prompt with a transcript may be at most "
-                             f"{lim['max_continuation_seconds']:.0f} s long; it is {len(x) / sr:.1f} s.")
+        lim = self.limits
+        x = prompt_audio(voice, self.sample_rate, self.audio["target_dbfs"], voice_text is not None,
+                         lim["min_prompt_seconds"], lim["max_voice_seconds"], lim["max_continuation_seconds"])
         ids = text_to_ids(voice_text, self.tokenizer) if voice_text is not None else None
         return Voice(self.encode(x), ids)
 
@@ -120,8 +108,7 @@ class OnnxTTS:
             return [SpeechRequest(np.array(ids)) for ids in chunks]
         if voice.ids is None:
             return [SpeechRequest(np.array(ids), voice=voice.latents) for ids in chunks]
-        base = self.config["lm"]["frames_per_phoneme"]  # prompt rate kept within 0.5x-2x, as in TTS
-        rate = float(np.clip(len(voice.latents) / max(1, len(voice.ids)), 0.5 * base, 2.0 * base))
+        rate = prompt_rate(len(voice.latents), len(voice.ids), self.config["lm"]["frames_per_phoneme"])
         space = self.tokenizer.encode(" ")[0]
         return [SpeechRequest(np.array(voice.ids + [space] + ids), prompt=voice.latents, rate=rate) for ids in chunks]
 
@@ -173,9 +160,8 @@ class OnnxTTS:
         return decoder.push(z[None])[0, len(prefix) * self.hop:]
 
     def _join(self, parts: list[tuple[np.ndarray, bool]]) -> Audio:
-        pause = np.zeros(int(self.limits["pause_seconds"] * self.sample_rate), dtype=np.float32)
-        pieces = [p for a, _ in parts for p in (a, pause)][:-1]
-        return Audio(np.concatenate(pieces).astype(np.float32), self.sample_rate, any(g for _, g in parts))
+        audio = join_with_pauses([a for a, _ in parts], self.sample_rate, self.limits["pause_seconds"])
+        return Audio(audio, self.sample_rate, any(g for _, g in parts))
 
     def stream(self, text: str, voice=None, voice_text: str | None = None, cfg_scale: float | None = None,
                steps: int | None = None, seed: int | None = None, frames_per_chunk: int = 1) -> Iterator[np.ndarray]:
