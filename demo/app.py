@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
 from vae_audio.audio import load_audio
 from vae_audio.errors import InputError
 
@@ -84,7 +85,7 @@ def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None):
     """Build the Blocks app for a loaded model (`TTS` or `OnnxTTS`)."""
     import gradio as gr
 
-    defaults = {"cfg_scale": 2.0, "steps": 10, **(defaults or {})}
+    defaults = {"cfg_scale": DEFAULT_CFG_SCALE, "steps": DEFAULT_STEPS, **(defaults or {})}
     with gr.Blocks(title="LatentLM-TTS") as demo:
         gr.Markdown("# LatentLM-TTS\nZero-shot voice cloning with next-token diffusion. "
                     "Give a text and a few seconds of the voice to clone.")
