@@ -53,7 +53,7 @@ class BuildConfig:
     min_seconds: float = 2.0
     max_seconds: float = 15.0
     qc: bool = True  # ASR every utterance and drop those above max_wer
-    max_wer: float = 0.25
+    max_wer: float = 0.35  # catches garbled audio; below it, misses are mostly the ASR on rare words
     similarity: bool = True  # resemblyzer statistics in the data card
     similarity_utts: int = 4  # per speaker and split
     voices: list[BaseVoice] | None = field(default=None, repr=False)  # None: the whole catalog
@@ -80,10 +80,13 @@ def split_slots(job: SpeakerJob) -> Iterator[str]:
         yield main
 
 
-def make_utterance(speaker: Speaker, text: str, sample_rate: int, target_dbfs: float) -> np.ndarray:
+def make_utterance(speaker: Speaker, text: str, sample_rate: int, target_dbfs: float,
+                   min_seconds: float = 0.0) -> np.ndarray:
     """Speak, resample to the corpus rate, warp into the pseudo-speaker, trim and level."""
     x, sr = synthesize(speaker.base, text)
     x = soxr.resample(x, sr, sample_rate).astype(np.float32) if sr != sample_rate else x
+    if len(x) / sample_rate / speaker.warp.rate < min_seconds:
+        return x[:0]  # too short even before trimming: not worth a WORLD analysis
     x = apply_warp(x, sample_rate, speaker.warp)
     return rms_normalize(trim_silence(x, sample_rate), target_dbfs)
 
@@ -100,7 +103,7 @@ def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
         if split in ("train", "test-unseen") and main_count >= cfg.min_utts and total >= job.target_seconds:
             break
         try:
-            x = make_utterance(spk, text, audio_cfg.sample_rate, audio_cfg.target_dbfs)
+            x = make_utterance(spk, text, audio_cfg.sample_rate, audio_cfg.target_dbfs, cfg.min_seconds)
         except Exception as e:  # one sentence an engine cannot say must not stop the build
             log.warning(f"speaker {spk.id}: synthesis failed ({e}); sentence skipped")
             rejected.append({"engine": spk.base.engine, "reason": "synthesis"})
@@ -223,7 +226,7 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
     p.add_argument("--text", default=",".join(SOURCES), help="comma-separated text sources")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (the CPU may be shared)")
     p.add_argument("--unseen-voices", type=int, default=2, help="base voices held out whole for test-unseen")
-    p.add_argument("--max-wer", type=float, default=0.25, help="drop utterances whose ASR WER is above this")
+    p.add_argument("--max-wer", type=float, default=0.35, help="drop utterances whose ASR WER is above this")
     p.add_argument("--no-qc", action="store_true", help="skip ASR checking (faster, unchecked audio)")
     p.add_argument("--no-similarity", action="store_true", help="skip resemblyzer statistics")
     a = p.parse_args(argv)

@@ -23,7 +23,7 @@ FORTUNE_FILES = ("fortunes", "wisdom", "literature", "science", "food", "kids", 
 BUNDLED = Path(__file__).with_name("sentences.txt")
 SOURCES = ("wordnet", "fortunes", "bundled")
 
-MIN_WORDS, MAX_WORDS, MAX_CHARS = 6, 32, 220
+MIN_WORDS, MAX_WORDS, MAX_CHARS = 8, 32, 220  # under 8 words most voices speak for less than 2 s
 # Words that keep a sentence out of the corpus (decency filter; matched as whole words, any case).
 BLOCKLIST = frozenset("""
 sex sexy sexual sexually rape raped rapist porn pornography nude naked whore slut bitch bastard damn
