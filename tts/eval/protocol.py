@@ -32,7 +32,7 @@ import soxr
 
 log = logging.getLogger(__name__)
 
-SETTINGS = {"A": "reference utterance as prompt", "B": "3 s prefix as prompt"}
+SETTINGS = {"A": "reference utterance as prompt", "B": "prefix as prompt"}  # the paper's B: a 3 s prefix
 ALIGN_RATE = 16000
 ALIGN_FRAME_RATES = (100, 200)  # frames/s of pocketsphinx's aligner: its default, then a finer one
 
