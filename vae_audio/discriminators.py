@@ -17,6 +17,17 @@ from vae_audio.spectral import stft_magnitude
 DiscOutput = tuple[torch.Tensor, list[torch.Tensor]]  # (logits, feature maps)
 
 
+def conv_stack(convs: nn.ModuleList, out: nn.Module, x: torch.Tensor) -> DiscOutput:
+    """Leaky-ReLU conv stack then the logit conv; every layer's output is a feature map."""
+    feats = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), 0.1)
+        feats.append(x)
+    x = out(x)
+    feats.append(x)
+    return x.flatten(1), feats
+
+
 class PeriodDiscriminator(nn.Module):
     """Folds (B, S) into (B, 1, S / p, p) and applies 2-D convs along time, one column per phase."""
 
@@ -33,13 +44,7 @@ class PeriodDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> DiscOutput:
         b, s = x.shape
         x = F.pad(x, (0, (-s) % self.period), mode="reflect").reshape(b, 1, -1, self.period)
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            feats.append(x)
-        x = self.out(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return conv_stack(self.convs, self.out, x)
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -59,13 +64,7 @@ class ResolutionDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> DiscOutput:
         mag = stft_magnitude(x, self.n_fft, self.n_fft // 4, self.window)  # (B, F, T)
         x = torch.log(mag.clamp(min=1e-5)).transpose(1, 2).unsqueeze(1).to(x.dtype)  # (B, 1, T, F)
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            feats.append(x)
-        x = self.out(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return conv_stack(self.convs, self.out, x)
 
 
 class Discriminators(nn.Module):
