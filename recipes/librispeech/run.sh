@@ -37,12 +37,7 @@ eval_limit=             # empty: every test item
 preset= steps= batch_size= lr= warmup= save_every=
 extra_train_args=       # e.g. "--bf16 --threads 2"
 
-while [ $# -gt 0 ]; do  # --name value, with dashes or underscores
-    name=${1#--}; name=${name//-/_}
-    [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
-    declare -p "$name" >/dev/null 2>&1 || { echo "run.sh: unknown option $1" >&2; exit 2; }
-    printf -v "$name" '%s' "$2"; shift 2
-done
+. "$(dirname "$0")/../parse_options.sh"  # --name value for every variable above
 case "$config" in  # an option given on the command line wins over the config's value
     small) : "${preset:=small}" "${steps:=20000}" "${batch_size:=16}" "${lr:=1e-3}" "${warmup:=300}" "${save_every:=1000}" ;;
     paper) : "${preset:=paper}" "${steps:=300000}" "${batch_size:=32}" "${lr:=3e-4}" "${warmup:=4000}" "${save_every:=5000}" ;;

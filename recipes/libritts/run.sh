@@ -26,12 +26,7 @@ eval_part=test-other
 eval_limit=             # empty: the whole part
 extra_train_args=       # e.g. "--lr 2e-4 --num-workers 4"
 
-while [ $# -gt 0 ]; do  # --name value, with dashes or underscores
-    name=${1#--}; name=${name//-/_}
-    [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
-    declare -p "$name" >/dev/null 2>&1 || { echo "run.sh: unknown option $1" >&2; exit 2; }
-    printf -v "$name" '%s' "$2"; shift 2
-done
+. "$(dirname "$0")/../parse_options.sh"  # --name value for every variable above
 here=$(cd "$(dirname "$0")" && pwd)
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
