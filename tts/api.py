@@ -28,7 +28,7 @@ from tts.engine import Engine, SpeechRequest
 from tts.lm import LatentLM
 from tts.text import PhonemeTokenizer, split_text, text_to_ids
 from tts.synthesis import (DEFAULT_CFG_SCALE, DEFAULT_STEPS, MAX_BATCH, PAUSE_SECONDS, join_with_pauses,
-                           prompt_audio, prompt_rate)
+                           prompt_audio, request_fields)
 from vae_audio.errors import InputError
 from vae_audio.model import SigmaVAE
 
@@ -102,16 +102,9 @@ class TTS:
         return self.load_voice(voice, voice_text)
 
     def _requests(self, chunks: list[list[int]], voice: Voice | None) -> list[SpeechRequest]:
-        if voice is None:
-            return [SpeechRequest(torch.tensor(ids)) for ids in chunks]
-        if voice.ids is None:
-            return [SpeechRequest(torch.tensor(ids), voice=voice.latents) for ids in chunks]
-        rate = prompt_rate(len(voice.latents), len(voice.ids), self.model.cfg.frames_per_phoneme)
-        return [SpeechRequest(torch.tensor(voice.ids + [self._space()] + ids), prompt=voice.latents, rate=rate)
-                for ids in chunks]
-
-    def _space(self) -> int:
-        return self.tokenizer.encode(" ")[0]
+        latents, ids = (voice.latents, voice.ids) if voice is not None else (None, None)
+        fields = request_fields(chunks, latents, ids, self.model.cfg.frames_per_phoneme, self.tokenizer.encode(" ")[0])
+        return [SpeechRequest(torch.tensor(f.pop("text")), **f) for f in fields]
 
     def _chunks(self, text: str) -> list[list[int]]:
         return [self.tokenizer.encode(c.phonemes) for c in split_text(text)]

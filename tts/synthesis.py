@@ -59,3 +59,18 @@ def join_with_pauses(parts: list[np.ndarray], sample_rate: int, pause_seconds: f
     pause = np.zeros(int(pause_seconds * sample_rate), dtype=np.float32)
     pieces = [p for a in parts for p in (a, pause)][:-1]
     return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+
+
+def request_fields(chunks: list[list[int]], voice_latents, voice_ids: list[int] | None, base_rate: float,
+                   space_id: int) -> list[dict]:
+    """Keyword arguments of one engine `SpeechRequest` per text chunk (torch and numpy engines alike).
+
+    No voice: the text alone. A voice prompt without transcript: `voice`. A continuation prompt:
+    its transcript, a space and the chunk as the text, the prompt latents starting the speech,
+    and the prompt's own speaking rate."""
+    if voice_latents is None:
+        return [{"text": ids} for ids in chunks]
+    if voice_ids is None:
+        return [{"text": ids, "voice": voice_latents} for ids in chunks]
+    rate = prompt_rate(len(voice_latents), len(voice_ids), base_rate)
+    return [{"text": voice_ids + [space_id] + ids, "prompt": voice_latents, "rate": rate} for ids in chunks]

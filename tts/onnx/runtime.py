@@ -27,7 +27,7 @@ import onnxruntime as ort
 
 from tts.onnx.engine import NoiseSource, OnnxEngine, SpeechRequest
 from tts.text import PhonemeTokenizer, split_text, text_to_ids
-from tts.synthesis import join_with_pauses, prompt_audio, prompt_rate
+from tts.synthesis import join_with_pauses, prompt_audio, request_fields
 from vae_audio.errors import InputError
 
 FORMAT = "latentlm-tts-onnx"  # the `format` field of config.json (tts.onnx.export writes it)
@@ -104,13 +104,9 @@ class OnnxTTS:
         return self.load_voice(voice, voice_text)
 
     def _requests(self, chunks: list[list[int]], voice: Voice | None) -> list[SpeechRequest]:
-        if voice is None:
-            return [SpeechRequest(np.array(ids)) for ids in chunks]
-        if voice.ids is None:
-            return [SpeechRequest(np.array(ids), voice=voice.latents) for ids in chunks]
-        rate = prompt_rate(len(voice.latents), len(voice.ids), self.config["lm"]["frames_per_phoneme"])
-        space = self.tokenizer.encode(" ")[0]
-        return [SpeechRequest(np.array(voice.ids + [space] + ids), prompt=voice.latents, rate=rate) for ids in chunks]
+        latents, ids = (voice.latents, voice.ids) if voice is not None else (None, None)
+        fields = request_fields(chunks, latents, ids, self.config["lm"]["frames_per_phoneme"], self.tokenizer.encode(" ")[0])
+        return [SpeechRequest(np.array(f.pop("text")), **f) for f in fields]
 
     def _chunks(self, text: str) -> list[list[int]]:
         return [self.tokenizer.encode(c.phonemes) for c in split_text(text)]
