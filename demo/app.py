@@ -6,6 +6,7 @@ The synthesis endpoint is also exposed to `gradio_client` as `/synthesize`.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from vae_audio.audio import load_audio
 from vae_audio.errors import InputError
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
+STREAM_FRAMES = 8  # latent frames (1/15 s each) per chunk sent to the live player
 EXAMPLE_TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
     "Next-token diffusion writes speech one latent frame at a time.",
@@ -55,35 +57,76 @@ def _side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarr
     return np.concatenate([left, spacer, right], axis=1)
 
 
+def _checked_request(tts, limits: Limits, text: str, voice: str | None, voice_text: str, cfg_scale, steps, seed):
+    """Validate one request; return (prompt samples or None, keyword arguments for the model)."""
+    import gradio as gr
+
+    text = (text or "").strip()
+    if not text:
+        raise gr.Error("Please enter some text to speak.")
+    if len(text) > limits.max_chars:
+        raise gr.Error(f"The text is {len(text)} characters long; the limit here is {limits.max_chars}.")
+    try:
+        prompt = load_audio(voice, tts.sample_rate) if voice else None
+    except InputError as e:
+        raise gr.Error(str(e)) from None
+    if prompt is not None and len(prompt) > limits.max_prompt_seconds * tts.sample_rate:
+        raise gr.Error(f"The voice prompt is longer than {limits.max_prompt_seconds:.0f} s; upload a shorter clip.")
+    kwargs = dict(voice=voice or None, voice_text=(voice_text or "").strip() or None,
+                  cfg_scale=float(cfg_scale), steps=int(steps), seed=int(seed))
+    return text, prompt, kwargs
+
+
+def _picture(tts, prompt: np.ndarray | None, samples: np.ndarray) -> np.ndarray:
+    image = spectrogram_image(samples, tts.sample_rate)
+    return image if prompt is None else _side_by_side(spectrogram_image(prompt, tts.sample_rate), image)
+
+
 def make_synthesize(tts, limits: Limits):
     """The request handler: validate, synthesise, return (audio, spectrogram image)."""
     import gradio as gr
 
     def synthesize(text: str, voice: str | None, voice_text: str, cfg_scale: float, steps: float, seed: float):
-        text = (text or "").strip()
-        if not text:
-            raise gr.Error("Please enter some text to speak.")
-        if len(text) > limits.max_chars:
-            raise gr.Error(f"The text is {len(text)} characters long; the limit here is {limits.max_chars}.")
+        text, prompt, kwargs = _checked_request(tts, limits, text, voice, voice_text, cfg_scale, steps, seed)
         try:
-            prompt = load_audio(voice, tts.sample_rate) if voice else None
-            if prompt is not None and len(prompt) > limits.max_prompt_seconds * tts.sample_rate:
-                raise InputError(f"the voice prompt is longer than {limits.max_prompt_seconds:.0f} s; upload a shorter clip.")
-            audio = tts.synthesize(text, voice=voice or None, voice_text=(voice_text or "").strip() or None,
-                                   cfg_scale=float(cfg_scale), steps=int(steps), seed=int(seed))
+            audio = tts.synthesize(text, **kwargs)
         except InputError as e:
             raise gr.Error(str(e)) from None
-        image = spectrogram_image(audio.samples, audio.sample_rate)
-        if prompt is not None:
-            image = _side_by_side(spectrogram_image(prompt, tts.sample_rate), image)
-        return (audio.sample_rate, audio.samples), image
+        return (audio.sample_rate, audio.samples), _picture(tts, prompt, audio.samples)
 
     return synthesize
 
 
-def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None):
-    """Build the Blocks app for a loaded model (`TTS` or `OnnxTTS`)."""
+def make_stream(tts, limits: Limits):
+    """The page's handler when streaming playback is on: audio chunks to the live player as the
+    frames are generated, then the whole result and its spectrogram."""
     import gradio as gr
+
+    def stream(text: str, voice: str | None, voice_text: str, cfg_scale: float, steps: float, seed: float):
+        text, prompt, kwargs = _checked_request(tts, limits, text, voice, voice_text, cfg_scale, steps, seed)
+        chunks = []
+        try:
+            for chunk in tts.stream(text, frames_per_chunk=STREAM_FRAMES, **kwargs):
+                chunks.append(chunk)
+                yield (tts.sample_rate, chunk), gr.skip(), gr.skip()
+        except InputError as e:
+            raise gr.Error(str(e)) from None
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        yield gr.skip(), (tts.sample_rate, samples), _picture(tts, prompt, samples)
+
+    return stream
+
+
+def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None, streaming: bool | None = None):
+    """Build the Blocks app for a loaded model (`TTS` or `OnnxTTS`).
+
+    With streaming playback (the default where ffmpeg is installed, which Gradio needs for it)
+    the Generate button plays audio as it is generated; `/synthesize` stays a plain request
+    that returns the whole file, for `gradio_client`.
+    """
+    import gradio as gr
+
+    streaming = shutil.which("ffmpeg") is not None if streaming is None else streaming
 
     defaults = {"cfg_scale": DEFAULT_CFG_SCALE, "steps": DEFAULT_STEPS, **(defaults or {})}
     with gr.Blocks(title="LatentLM-TTS") as demo:
@@ -101,14 +144,19 @@ def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None):
                     seed = gr.Number(value=0, precision=0, label="Seed")
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column():
+                if streaming:
+                    live = gr.Audio(label="Live", streaming=True, autoplay=True, interactive=False, elem_id="live")
                 out_audio = gr.Audio(label="Result", type="numpy", interactive=False, elem_id="result")
                 out_image = gr.Image(label="Spectrogram: prompt | result", type="numpy", interactive=False)
         examples = sorted(EXAMPLES_DIR.glob("*.wav"))
         if examples:
             gr.Examples([[t, str(v)] for t, v in zip(EXAMPLE_TEXTS, examples)], inputs=[text, voice])
-        button.click(make_synthesize(tts, limits), inputs=[text, voice, voice_text, cfg, steps, seed],
-                     outputs=[out_audio, out_image], api_name="synthesize",
-                     concurrency_limit=limits.concurrency)
+        inputs = [text, voice, voice_text, cfg, steps, seed]
+        queue = dict(concurrency_limit=limits.concurrency, concurrency_id="synthesis")
+        api_trigger = gr.Button(visible=False) if streaming else button
+        api_trigger.click(make_synthesize(tts, limits), inputs, [out_audio, out_image], api_name="synthesize", **queue)
+        if streaming:
+            button.click(make_stream(tts, limits), inputs, [live, out_audio, out_image], api_name="stream", **queue)
     demo.queue(max_size=limits.queue_size)
     return demo
 

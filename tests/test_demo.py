@@ -125,6 +125,26 @@ def test_browser_generates_audio_after_a_bad_request(server, files, browser):
     page.get_by_text("Please enter some text to speak.").first.wait_for(timeout=30_000)
     generate(page, "Hello from the browser.")
     wait_until_result_plays(page, 120)
+    if shutil.which("ffmpeg"):  # streaming playback is on: the live player got the stream too
+        assert any(a.evaluate("a => !!a.src") for a in page.locator("#live audio").all())
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo.png"), full_page=True)
     page.close()
+
+
+def test_streaming_handler_sends_chunks_then_the_whole_result(tmp_path, files):
+    import gradio as gr
+
+    from demo.app import Limits, make_stream
+    from tts.api import TTS
+
+    tts = TTS.from_pretrained(make_tiny_checkpoint(tmp_path / "ckpt"))  # never stops: runs to the length guard
+    outputs = list(make_stream(tts, Limits())("Hello there.", str(files / "voice.wav"), "", 2.0, 2, 0))
+    *live, final = outputs
+    assert len(live) > 1 and all(isinstance(o[1], type(gr.skip())) for o in live)
+    chunks = np.concatenate([o[0][1] for o in live])
+    sr, whole = final[1]
+    assert sr == SR and np.array_equal(chunks, whole)
+    assert np.allclose(whole, tts.synthesize("Hello there.", voice=str(files / "voice.wav"), steps=2, seed=0).samples,
+                       atol=1e-6)
+    assert final[2].ndim == 3  # the spectrogram image
