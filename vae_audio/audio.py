@@ -99,6 +99,7 @@ def save_audio(path: str | os.PathLike, x: np.ndarray, sample_rate: int) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; the result is an ordinary file
     try:
         sf.write(tmp, np.clip(x, -1.0, 1.0), sample_rate, format=fmt)
         os.replace(tmp, path)
