@@ -122,7 +122,7 @@ def render_book(tts: Synthesizer, book_path: str | Path, out_dir: str | Path, *,
     chunks, unspoken = plan_chunks(book, split, settings, seed)
     book.skipped += unspoken
     made_audio = _run_batches(tts, batches(chunks, batch_size), chunk_dir, max_tries, progress)
-    rendered = {c.key: _load_chunk(chunk_dir / f"{c.key}.npz") for c in chunks}
+    rendered = {key: _load_chunk(chunk_dir / f"{key}.npz") for key in {c.key for c in chunks}}  # a repeated sentence is read once
     manifest = _write_outputs(book, chunks, rendered, out_dir, sr, fmt, joined)
     wall = time.perf_counter() - start
     manifest["summary"] = {
