@@ -3,6 +3,7 @@
     python benchmarks/lm_alignment.py data --out /tmp/align            # simulated corpus
     python benchmarks/lm_alignment.py train --out /tmp/align --variant aligned_ctc --steps 1500
     python benchmarks/lm_alignment.py eval --out /tmp/align --variant aligned_ctc
+    python benchmarks/lm_alignment.py eval --out x --ckpt exp/lm --data data/latents/test   # real audio
 
 Variants: aligned_ctc (both aids), plain_ctc (sequential positions), aligned_noctc (no CTC
 loss), plain_noctc (neither). Figures on held-out texts (voice prompt = 3 s of another
@@ -39,6 +40,7 @@ SPECIAL = {"pad": 0, "bos": 2, "voice": 3, "voice_end": 4, "text": 5, "text_end"
 VOCAB, FIRST_PHONE, SPACE = 64, 10, 9
 VARIANTS = {"aligned_ctc": {}, "plain_ctc": {"aligned_positions": False},
             "aligned_noctc": {"ctc_weight": 0.0}, "plain_noctc": {"aligned_positions": False, "ctc_weight": 0.0}}
+PROMPT_FRAMES = 45  # 3 s at 15 Hz
 MODEL = {"dim": 128, "n_layers": 4, "n_heads": 4, "n_kv_heads": 4, "ffn_dim": 352, "head_dim": 128, "head_layers": 3}
 
 
@@ -141,35 +143,64 @@ def attention_maps(model, batch) -> list[torch.Tensor]:
     return maps
 
 
-def evaluate(out: Path, variant: str, cfg_scale: float = 2.0, steps: int = 10, limit: int | None = None) -> dict:
-    from tts.layout import build_sequence, collate
-    torch.set_num_threads(1)
-    model, _ = load_checkpoint(out / variant)
+def simulated_cases(out: Path, limit: int | None) -> list[dict]:
+    """Held-out simulated texts; the prompt is 3 s of a training utterance of the same speaker."""
     ds, tests = LatentDataset(out / "data"), json.loads((out / "test.json").read_text())[:limit]
+    rates = _speaker_rates(ds)
+    rng, cases = np.random.default_rng(0), []
+    for t in tests:
+        spk = f"spk{t['speaker']}"
+        lat, _ = ds.item(int(rng.choice(ds.by_speaker[spk])))
+        cases.append({"text": t["text"], "voice": lat[:PROMPT_FRAMES], "frames": t["frames"],
+                      "baseline": len(t["text"]) * rates[spk]})
+    return cases
+
+
+def dataset_cases(data: Path, limit: int | None) -> list[dict]:
+    """Every utterance of a held-out latent dataset (real audio through the σ-VAE); the prompt is
+    3 s of another utterance of the same speaker, the rate baseline that speaker's other utterances."""
+    ds, cases = LatentDataset(data), []
+    for i, r in enumerate(ds.index[:limit]):
+        others = [j for j in ds.by_speaker[r["speaker"]] if j != i]
+        if not others:
+            continue
+        text = ds.item(i)[1].tolist()
+        rate = np.mean([ds.index[j]["frames"] / ds.index[j]["phonemes"] for j in others])
+        cases.append({"text": text, "voice": ds.item(others[0])[0][:PROMPT_FRAMES], "frames": r["frames"],
+                      "baseline": len(text) * rate})
+    return cases
+
+
+def _speaker_rates(ds: LatentDataset) -> dict[str, float]:
     rates = {}
     for r in ds.index:
         rates.setdefault(r["speaker"], []).append(r["frames"] / r["phonemes"])
-    rng = np.random.default_rng(0)
-    len_err, base_err, per, mono = [], [], [], []
+    return {k: float(np.mean(v)) for k, v in rates.items()}
+
+
+def evaluate(model, cases: list[dict], cfg_scale: float = 2.0, steps: int = 10) -> dict:
+    from tts.layout import build_sequence, collate
+    torch.set_num_threads(1)
+    len_err, base_err, per, mono, guard = [], [], [], [], 0
     engine = Engine(model)
-    for k, t in enumerate(tests):
-        spk = f"spk{t['speaker']}"
-        lat, _ = ds.item(int(rng.choice(ds.by_speaker[spk])))
-        req = SpeechRequest(torch.tensor(t["text"]), voice=torch.from_numpy(np.array(lat[:45])))
-        z = engine.generate([req], [torch.Generator().manual_seed(k)], steps, cfg_scale).latents[0]
-        len_err.append(abs(len(z) - t["frames"]) / t["frames"])
-        base_err.append(abs(len(t["text"]) * np.mean(rates[spk]) - t["frames"]) / t["frames"])
+    for k, c in enumerate(cases):
+        req = SpeechRequest(torch.tensor(c["text"]), voice=torch.from_numpy(np.array(c["voice"])))
+        result = engine.generate([req], [torch.Generator().manual_seed(k)], steps, cfg_scale)
+        z, guard = result.latents[0], guard + int(result.hit_length_guard[0])
+        len_err.append(abs(len(z) - c["frames"]) / c["frames"])
+        base_err.append(abs(c["baseline"] - c["frames"]) / c["frames"])
         seq = build_sequence(model.cfg, req.text, model.normalize(req.voice), model.normalize(z))
         batch = collate([seq], pad_left=False)
         h = model.forward_batch(batch)[0, seq.speech_start: seq.speech_start + len(z) + 1]
         ids = model.ctc_log_probs(h[None])[0].argmax(-1).tolist()
         decoded = [p for i, p in enumerate(ids) if p != model.cfg.pad_id and (i == 0 or p != ids[i - 1])]
-        per.append(edit_distance(decoded, t["text"]) / len(t["text"]))
-        mono.append(_monotonicity(attention_maps(model, batch), seq, len(t["text"]), len(z)))
-    mono = np.array(mono)  # (tests, layers * heads)
-    return {"variant": variant, "length_error": float(np.mean(len_err)), "rate_baseline": float(np.mean(base_err)),
-            "ctc_per": float(np.mean(per)), "monotonicity_best_head": float(mono.mean(0).max()),
-            "monotonicity_mean": float(mono.mean())}
+        per.append(edit_distance(decoded, c["text"]) / len(c["text"]))
+        mono.append(_monotonicity(attention_maps(model, batch), seq, len(c["text"]), len(z)))
+    mono = np.array(mono)  # (cases, layers * heads)
+    return {"cases": len(cases), "length_error": float(np.mean(len_err)),
+            "length_error_median": float(np.median(len_err)), "rate_baseline": float(np.mean(base_err)),
+            "length_guard_hits": guard, "ctc_per": float(np.mean(per)),
+            "monotonicity_best_head": float(mono.mean(0).max()), "monotonicity_mean": float(mono.mean())}
 
 
 def _monotonicity(maps, seq, n_text: int, n_frames: int) -> list[float]:
@@ -192,13 +223,19 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cfg-scale", type=float, default=2.0)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N held-out texts")
+    p.add_argument("--ckpt", type=Path, default=None, help="eval: this checkpoint instead of OUT/VARIANT")
+    p.add_argument("--data", type=Path, default=None,
+                   help="eval: a held-out latent dataset (tts/data.py format) instead of the simulated texts")
     args = p.parse_args()
     if args.what == "data":
         make_data(args.out)
     elif args.what == "train":
         run_train(args.out, args.variant, args.steps, args.warmup, args.threads)
     else:
-        print(json.dumps(evaluate(args.out, args.variant, args.cfg_scale, limit=args.limit)))
+        model, _ = load_checkpoint(args.ckpt or args.out / args.variant)
+        cases = dataset_cases(args.data, args.limit) if args.data else simulated_cases(args.out, args.limit)
+        print(json.dumps({"checkpoint": str(args.ckpt or args.out / args.variant),
+                          **evaluate(model, cases, args.cfg_scale)}))
 
 
 if __name__ == "__main__":

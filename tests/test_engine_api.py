@@ -1,11 +1,14 @@
 """The Python API and `latentlm-tts say` on a random-initialised tiny checkpoint."""
 
+import shutil
+
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
 from conftest import tone
+from tiny_model import make_tiny_checkpoint
 from tts.api import TTS, Audio
 from tts.cli.main import main
 from tts.config import preset
@@ -95,6 +98,7 @@ def test_say_writes_a_wav(ckpt, tmp_path, capsys):
     ("silent_prompt", "silent"),
     ("empty_text", "text is empty"),
     ("corrupt_ckpt", "corrupt weights"),
+    ("corrupt_vae", "corrupt σ-VAE weights"),
     ("no_ckpt", "no such checkpoint"),
 ])
 def test_say_bad_input_is_one_line(ckpt, tmp_path, capsys, case, message):
@@ -113,6 +117,12 @@ def test_say_bad_input_is_one_line(ckpt, tmp_path, capsys, case, message):
                 (broken / f.name).write_bytes(f.read_bytes()[:100])
         (broken / "config.json").write_bytes((ckpt / "config.json").read_bytes())
         args["--ckpt"] = str(broken)
+    elif case == "corrupt_vae":
+        broken = tmp_path / "broken"
+        shutil.copytree(ckpt, broken)
+        weights = broken / "vae" / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:100])
+        args["--ckpt"] = str(broken)
     else:
         args["--ckpt"] = str(tmp_path / "missing")
     argv = ["say", args.pop("text"), "-o", str(tmp_path / "x.wav")] + [x for kv in args.items() for x in kv]
@@ -126,3 +136,15 @@ def test_array_prompts_get_the_file_checks(tts):
         tts.load_voice(np.zeros(2 * SR, dtype=np.float32))
     quiet = np.concatenate([np.zeros(SR), tone(2.0, SR, amp=0.01), np.zeros(SR)])
     assert 30 <= len(tts.load_voice(quiet).latents) <= 32  # 4 s in, 2 s of sound (+ 50 ms margins) kept
+
+
+def test_half_precision_package_is_smaller_and_loads_back(tmp_path):
+    from recipes.synthetic.package import package
+    make_tiny_checkpoint(tmp_path / "full", stop_bias=-50.0)
+    report = package(tmp_path / "full", tmp_path / "pkg")
+    full = sum(p.stat().st_size for p in (tmp_path / "full").rglob("*.safetensors"))
+    assert report["megabytes"] * 1e6 < 0.6 * full
+    assert report["frames_fp16"] == report["frames_fp32"]
+    assert report["max_abs_latent_diff"] < 0.05
+    tts = TTS.from_pretrained(tmp_path / "pkg")
+    assert all(p.dtype == torch.float32 for p in tts.model.parameters())

@@ -185,3 +185,16 @@ def test_similarity_statistics_separate_relations():
     assert stats["same speaker, same split"][0] > 0.9 > stats["different speaker, same base voice"][0]
     assert stats["same speaker, across splits"][1] == 3 * 9
     assert distinct_fraction(emb, base_of) == (2, 2)
+
+
+def test_data_card_command_rebuilds_the_same_options(tmp_path):
+    from recipes.synthetic.build import BuildConfig
+    from recipes.synthetic.card import build_command
+    cfg = BuildConfig(out=tmp_path, hours=20.0, speakers=120, engines=("espeak", "mbrola"), qc=False,
+                      similarity=False, jobs=2)
+    args = build_command(cfg).split()
+    assert args[:3] == ["python", "-m", "recipes.synthetic.build"]
+    for flag in ["--no-qc", "--no-similarity", "--speakers", "--engines", "--hours"]:
+        assert flag in args
+    assert args[args.index("--engines") + 1] == "espeak,mbrola"
+    assert "--max-wer" in build_command(BuildConfig(out=tmp_path)).split()

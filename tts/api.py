@@ -78,9 +78,10 @@ class TTS:
         tts.checkpoint_dir = path
         return tts
 
-    def save_pretrained(self, directory: str | Path, **extra) -> None:
-        save_checkpoint(directory, self.model, self.audio_config, self.tokenizer.to_dict(), **extra)
-        self.vae.save_pretrained(Path(directory) / VAE_DIR)
+    def save_pretrained(self, directory: str | Path, half: bool = False, **extra) -> None:
+        """`half`: store the weight matrices as float16 (half the size; they load back as float32)."""
+        save_checkpoint(directory, self.model, self.audio_config, self.tokenizer.to_dict(), half, **extra)
+        self.vae.save_pretrained(Path(directory) / VAE_DIR, half)
 
     @property
     def device(self) -> torch.device:

@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from tts.config import LMConfig
 from tts.lm import LatentLM
+from vae_audio.checkpoint import weights_to_save
 from vae_audio.config import AudioConfig
 from vae_audio.errors import InputError
 
@@ -24,11 +25,11 @@ CONFIG, WEIGHTS = "config.json", "model.safetensors"
 
 
 def save_checkpoint(out_dir: str | Path, model: LatentLM, audio: AudioConfig,
-                    tokenizer: dict | None = None, **extra) -> None:
+                    tokenizer: dict | None = None, half: bool = False, **extra) -> None:
+    """`half`: matrices stored as float16 (see vae_audio.checkpoint.weights_to_save)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(out / WEIGHTS))
+    save_file(weights_to_save(model, half), str(out / WEIGHTS))
     config = {"format_version": FORMAT_VERSION, "lm": model.cfg.to_dict(), "audio": audio.to_dict(),
               "tokenizer": tokenizer, **extra}
     (out / CONFIG).write_text(json.dumps(config, indent=1))

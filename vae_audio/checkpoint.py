@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from vae_audio.config import VAEConfig
@@ -38,8 +39,17 @@ def _atomic(path: Path, write) -> None:
             os.unlink(tmp)
 
 
-def save_weights(module: torch.nn.Module, path: Path) -> None:
-    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+def weights_to_save(module: torch.nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
+    """The state dict on CPU; `half` stores matrices and kernels (ndim >= 2) as float16, which halves
+    a shipped model's size. Loading casts them back to the module's float32."""
+    def store(v: torch.Tensor) -> torch.Tensor:
+        v = v.detach().cpu().contiguous()
+        return v.half() if half and v.is_floating_point() and v.ndim >= 2 else v
+    return {k: store(v) for k, v in module.state_dict().items()}
+
+
+def save_weights(module: torch.nn.Module, path: Path, half: bool = False) -> None:
+    state = weights_to_save(module, half)
     _atomic(path, lambda tmp: save_file(state, tmp))
 
 
@@ -48,9 +58,10 @@ def save_config(config: VAEConfig, directory: Path) -> None:
     _atomic(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
 
 
-def save_model(model, directory: str | os.PathLike) -> None:
+def save_model(model, directory: str | os.PathLike, half: bool = False) -> None:
     directory = Path(directory)
-    save_weights(model, directory / WEIGHTS_NAME)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_weights(model, directory / WEIGHTS_NAME, half)
     save_config(model.config, directory)  # last: a directory with a config is complete
 
 
@@ -73,7 +84,10 @@ def load_model(cls, directory: str | os.PathLike, map_location="cpu"):
     if not weights.is_file():
         raise InputError(f"{directory}: σ-VAE checkpoint has no {WEIGHTS_NAME}.")
     model = cls(config)
-    model.load_state_dict(load_file(str(weights), device=str(map_location)))
+    try:
+        model.load_state_dict(load_file(str(weights), device=str(map_location)))
+    except (SafetensorError, RuntimeError, OSError) as e:
+        raise InputError(f"{weights}: corrupt σ-VAE weights ({e.__class__.__name__}).") from None
     return model.eval()
 
 

@@ -139,10 +139,10 @@ class SigmaVAE(nn.Module):
     def stream_decoder(self, batch_size: int) -> "StreamDecoder":
         return StreamDecoder(self.decoder, batch_size, self.config.audio.latent_dim)
 
-    def save_pretrained(self, directory: str | os.PathLike) -> None:
+    def save_pretrained(self, directory: str | os.PathLike, half: bool = False) -> None:
         from vae_audio.checkpoint import save_model
 
-        save_model(self, directory)
+        save_model(self, directory, half)
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> "SigmaVAE":

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from recipes.synthetic.engines import ENGINES
+from recipes.synthetic.text import SOURCES
+
 SPLIT_ORDER = ("train", "dev", "test", "test-unseen")
 
 
@@ -66,12 +69,28 @@ def similarity_section(summary: dict, out: Path) -> list[str]:
     return lines
 
 
+def build_command(cfg) -> str:
+    """The command line that rebuilds this corpus: every option that changes its content."""
+    args = [f"--out {cfg.out} --hours {cfg.hours} --seed {cfg.seed}"]
+    if cfg.speakers:
+        args.append(f"--speakers {cfg.speakers}")
+    if tuple(cfg.engines) != ENGINES:
+        args.append(f"--engines {','.join(cfg.engines)}")
+    if tuple(cfg.text_sources) != SOURCES:
+        args.append(f"--text {','.join(cfg.text_sources)}")
+    if cfg.unseen_voices != 2:
+        args.append(f"--unseen-voices {cfg.unseen_voices}")
+    args.append(f"--max-wer {cfg.max_wer}" if cfg.qc else "--no-qc")
+    if not cfg.similarity:
+        args.append("--no-similarity")
+    return f"python -m recipes.synthetic.build {' '.join(args)} --jobs {cfg.jobs}"
+
+
 def write_data_card(summary: dict, out: Path) -> None:
     cfg, records, rejected = summary["cfg"], summary["records"], summary["rejected"]
     hours = sum(r["seconds"] for r in records) / 3600
     lines = ["# Synthetic multi-speaker English corpus: data card", "",
-             f"- built with `python -m recipes.synthetic.build --out {cfg.out} --hours {cfg.hours} "
-             f"--seed {cfg.seed} --jobs {cfg.jobs}` in {summary['build_seconds'] / 60:.1f} min",
+             f"- built with `{build_command(cfg)}` in {summary['build_seconds'] / 60:.1f} min",
              f"- {len(records)} utterances, {hours:.2f} h, {len(summary['speakers'])} speakers, "
              f"24 kHz FLAC, LibriSpeech layout",
              f"- text sources (sentences after filtering): "

@@ -1,0 +1,54 @@
+"""Package a trained TTS checkpoint as a bundled model: inference weights only (no optimiser or
+discriminator state), weight matrices stored as float16, so `small` fits the ~40 MB package budget.
+
+    python -m recipes.synthetic.package --ckpt exp/synthetic/lm --out tts/pretrained/default
+
+Files other than the model's (e.g. the model card README.md) are left as they are. It prints the
+size and what float16 storage changes: the latents of one sentence, same seed, both ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from tts.api import TTS
+from tts.engine import SpeechRequest
+from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+from tts.text import text_to_ids
+
+SENTENCE = "The quick brown fox jumps over the lazy dog."
+
+
+def package(ckpt: Path, out: Path, notes: dict | None = None) -> dict:
+    full = TTS.from_pretrained(ckpt)
+    config = json.loads((ckpt / "config.json").read_text())
+    extra = {k: v for k, v in config.items() if k not in ("format_version", "lm", "audio", "tokenizer")}
+    full.save_pretrained(out, half=True, **extra, **(notes or {}))
+    small = TTS.from_pretrained(out)
+    a, b = (_latents(t) for t in (full, small))
+    n = min(len(a), len(b))
+    size = sum(p.stat().st_size for p in out.rglob("*.safetensors"))
+    return {"megabytes": round(size / 1e6, 2), "frames_fp32": len(a), "frames_fp16": len(b),
+            "max_abs_latent_diff": float((a[:n] - b[:n]).abs().max())}
+
+
+def _latents(tts: TTS) -> torch.Tensor:
+    """(T, D) latents of SENTENCE without a voice, seed 0, the default sampler settings."""
+    req = SpeechRequest(torch.tensor(text_to_ids(SENTENCE, tts.tokenizer)))
+    return tts.engine.generate([req], [torch.Generator().manual_seed(0)], DEFAULT_STEPS, DEFAULT_CFG_SCALE).latents[0]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--ckpt", type=Path, required=True, help="trained TTS checkpoint directory (LM + vae/)")
+    p.add_argument("--out", type=Path, required=True, help="package directory, e.g. tts/pretrained/default")
+    args = p.parse_args()
+    print(json.dumps(package(args.ckpt, args.out)))
+
+
+if __name__ == "__main__":
+    main()
