@@ -198,3 +198,17 @@ def test_data_card_command_rebuilds_the_same_options(tmp_path):
         assert flag in args
     assert args[args.index("--engines") + 1] == "espeak,mbrola"
     assert "--max-wer" in build_command(BuildConfig(out=tmp_path)).split()
+
+
+def test_transcripts_are_written_whole_so_stale_lines_cannot_survive(tmp_path):
+    from recipes.synthetic.build import write_transcripts
+    records = [{"id": f"7-70-{i:04d}", "speaker": 7, "split": "train", "transcript": f"WORD {i}", "text": f"word {i}"}
+               for i in range(3)]
+    folder = tmp_path / "train" / "7" / "70"
+    folder.mkdir(parents=True)
+    (folder / "7-70.trans.txt").write_text("7-70-0002 STALE LINE OF A KILLED RUN\n")
+    write_transcripts(records, tmp_path)
+    write_transcripts(records, tmp_path)
+    lines = (folder / "7-70.trans.txt").read_text().splitlines()
+    assert lines == ["7-70-0000 WORD 0", "7-70-0001 WORD 1", "7-70-0002 WORD 2"]
+    assert (folder / "7-70.normalized.txt").read_text().splitlines()[0] == "7-70-0000 word 0"

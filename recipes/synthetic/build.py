@@ -126,6 +126,7 @@ def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
         total += seconds
         main_count += split in ("train", "test-unseen")
         split = None
+    write_transcripts(records, cfg.out)
     return records, rejected
 
 
@@ -133,14 +134,25 @@ def chapter_of(speaker_id: int, split: str) -> int:
     return speaker_id * 10 + SPLITS.index(split)
 
 
+def utterance_folder(out: Path, record: dict) -> Path:
+    return out / record["split"] / str(record["speaker"]) / str(chapter_of(record["speaker"], record["split"]))
+
+
 def write_utterance(record: dict, x: np.ndarray, out: Path, sample_rate: int, index: int) -> None:
-    spk, chapter = record["speaker"], chapter_of(record["speaker"], record["split"])
-    record["id"] = f"{spk}-{chapter}-{index:04d}"
-    folder = out / record["split"] / str(spk) / str(chapter)
-    save_audio(folder / f"{record['id']}.flac", x, sample_rate)
-    for suffix, key in (("trans.txt", "transcript"), ("normalized.txt", "text")):
-        with open(folder / f"{spk}-{chapter}.{suffix}", "a", encoding="utf-8") as f:
-            f.write(f"{record['id']} {record[key]}\n")
+    record["id"] = f"{record['speaker']}-{chapter_of(record['speaker'], record['split'])}-{index:04d}"
+    save_audio(utterance_folder(out, record) / f"{record['id']}.flac", x, sample_rate)
+
+
+def write_transcripts(records: list[dict], out: Path) -> None:
+    """Each chapter's trans.txt and normalized.txt, written whole once its speaker is done (never
+    appended to, so a rerun or a stray worker of a killed run cannot leave duplicate lines)."""
+    chapters: dict[Path, list[dict]] = {}
+    for r in records:
+        chapters.setdefault(utterance_folder(out, r), []).append(r)
+    for folder, recs in chapters.items():
+        for suffix, key in (("trans.txt", "transcript"), ("normalized.txt", "text")):
+            lines = "".join(f"{r['id']} {r[key]}\n" for r in recs)
+            (folder / f"{folder.parent.name}-{folder.name}.{suffix}").write_text(lines, encoding="utf-8")
 
 
 def plan_jobs(cfg: BuildConfig, speakers: list[Speaker], sentences: list[str]) -> list[SpeakerJob]:
