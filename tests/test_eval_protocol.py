@@ -94,3 +94,11 @@ def test_eval_command_names_every_backend():
     from tts.eval import ASR_BACKENDS, SIM_BACKENDS
 
     assert set(ASR_NAMES) == set(ASR_BACKENDS) and set(SIM_NAMES) == set(SIM_BACKENDS)
+
+
+def test_spread_takes_items_round_robin_over_speakers():
+    from tts.eval.protocol import Clip, TestItem, spread
+    items = [TestItem(f"{s}-{i}", "A", s, "w", Clip("x.wav"), Clip("y.wav"), None) for s in "abc" for i in range(4)]
+    picked = spread(items, 5)
+    assert [it.id for it in picked] == ["a-0", "a-1", "b-0", "b-1", "c-0"]
+    assert spread(items, None) == items and spread(items, 99) == items

@@ -22,13 +22,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--asr", default="moonshine", choices=list(ASR_BACKENDS))
     p.add_argument("--sim", default="resemblyzer", choices=list(SIM_BACKENDS))
     p.add_argument("--system", default="LatentLM", help="name of the system's rows")
-    p.add_argument("--limit", type=int, default=None, help="first N items of each setting")
+    p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
     p.add_argument("--no-ground-truth", dest="ground_truth", action="store_false")
     args = p.parse_args(argv)
-    from tts.eval.protocol import read_items
+    from tts.eval.protocol import read_items, spread
     from tts.eval.score import Scorer, evaluate, write_csv
 
-    lists = {s: read_items(path)[:args.limit] for s in ("A", "B") if (path := args.eval_dir / f"{s}.jsonl").is_file()}
+    lists = {s: spread(read_items(path), args.limit) for s in ("A", "B") if (path := args.eval_dir / f"{s}.jsonl").is_file()}
     if not lists:
         raise SystemExit(f"{args.eval_dir}: no A.jsonl or B.jsonl; run stage 3 first.")
     table, scores = evaluate(Scorer(args.asr, args.sim), lists, {s: args.eval_dir / s for s in lists},

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tts.eval.protocol import load_or_build_lists
+from tts.eval.protocol import load_or_build_lists, spread
 
 
 def add_protocol_args(p: argparse.ArgumentParser) -> None:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cfg-scale", type=float, default=None, help="default: the API's")
     p.add_argument("--steps", type=int, default=None, help="diffusion steps (default: the API's)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=None, help="first N items of each setting")
+    p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
     from tts.api import TTS
@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     lists = load_or_build_lists(args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds,
                                 args.prefix_seconds)
     for setting, items in lists.items():
-        counts = synthesize_items(tts, items[:args.limit], args.out / setting, args.cfg_scale, args.steps, args.seed)
-        print(f"setting {setting}: {len(items[:args.limit])} items, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        items = spread(items, args.limit)
+        counts = synthesize_items(tts, items, args.out / setting, args.cfg_scale, args.steps, args.seed)
+        print(f"setting {setting}: {len(items)} items, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--min-seconds", type=float, default=4.0)
     p.add_argument("--max-seconds", type=float, default=10.0)
     p.add_argument("--prefix-seconds", type=float, default=3.0, help="setting B prompt length")
-    p.add_argument("--limit", type=int, default=None, help="first N items of each setting")
+    p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
     p.add_argument("--cfg-scale", type=float, default=None)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -42,7 +42,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.eval.protocol import load_or_build_lists
+    from tts.eval.protocol import load_or_build_lists, spread
     from tts.eval.score import Scorer, evaluate, write_csv
     from vae_audio.errors import InputError
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("nothing to score: no --ckpt and --no-ground-truth.")
     lists = load_or_build_lists(args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds,
                                 args.prefix_seconds)
-    lists = {s: items[:args.limit] for s, items in lists.items()}
+    lists = {s: spread(items, args.limit) for s, items in lists.items()}
     if not any(lists.values()):
         raise InputError(f"{args.manifest}: no utterance of {args.min_seconds:g}-{args.max_seconds:g} s "
                          "fits the protocol (setting A needs two per speaker).")

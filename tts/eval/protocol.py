@@ -198,6 +198,22 @@ def build_test_lists(utts: list[Utterance], settings=("A", "B"), min_seconds: fl
     return lists
 
 
+def spread(items: list[TestItem], limit: int | None) -> list[TestItem]:
+    """At most `limit` items, taken round-robin over the speakers (each speaker's in list order),
+    so a limited run still covers every speaker; the order of the list is kept."""
+    if limit is None or limit >= len(items):
+        return items
+    by_speaker: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        by_speaker.setdefault(it.speaker, []).append(i)
+    queues, chosen = list(by_speaker.values()), []
+    while len(chosen) < limit:
+        for q in queues:
+            if q and len(chosen) < limit:
+                chosen.append(q.pop(0))
+    return [items[i] for i in sorted(chosen)]
+
+
 def write_items(path: str | Path, items: list[TestItem]) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("".join(json.dumps(asdict(i)) + "\n" for i in items))
