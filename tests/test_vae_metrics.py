@@ -41,3 +41,9 @@ def test_compression_ratio_and_table(signals):
     metrics = CodecMetrics(audio)
     table = metrics.table([metrics(x, x), metrics(x, x)])
     assert table.splitlines()[-1].split("|")[1:4] == ["    0.000 ", "  4.644 ", "  1.000 "]
+
+
+def test_limited_evaluation_spreads_over_the_list():
+    from vae_audio.metrics import spaced
+    assert spaced(10, 3) == [0, 4, 9]
+    assert spaced(5, None) == list(range(5)) and spaced(3, 10) == [0, 1, 2]

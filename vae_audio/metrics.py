@@ -92,12 +92,20 @@ class CodecMetrics:
         return "\n".join([header, "-" * len(header), row])
 
 
+def spaced(n: int, limit: int | None) -> list[int]:
+    """`limit` indices spread evenly over range(n) (all of them without a limit): a limited run
+    of a manifest sorted by speaker still covers every speaker."""
+    if limit is None or limit >= n:
+        return list(range(n))
+    return sorted({int(i) for i in np.linspace(0, n - 1, limit).round()})
+
+
 def evaluate(vae, source, limit: int | None = None, progress: bool = False) -> list[CodecScores]:
     """Encode and decode each utterance of an `AudioSource` with `vae`; one `CodecScores` per utterance."""
     from tqdm import tqdm
 
     metrics, scores = CodecMetrics(vae.config.audio), []
-    for i in tqdm(range(min(len(source), limit or len(source))), desc="vae eval", unit="utt", disable=not progress):
+    for i in tqdm(spaced(len(source), limit), desc="vae eval", unit="utt", disable=not progress):
         x = source.load(i)
         with torch.no_grad():
             y = vae.decode(vae.encode(torch.from_numpy(x)[None].to(next(vae.parameters()))))[0, : len(x)]

@@ -36,7 +36,7 @@ def register(subparsers) -> None:
         p = sub.add_parser(name, parents=[ckpt], help=text)
         p.add_argument("data", type=Path, metavar="AUDIO_DIR_OR_MANIFEST",
                        help="directory of audio files or a Lhotse cuts/recordings manifest")
-        p.add_argument("--limit", type=int, default=None, help="use at most this many utterances")
+        p.add_argument("--limit", type=int, default=None, help="use at most this many utterances, evenly spaced over the list")
         p.set_defaults(func=func)
 
 
@@ -124,13 +124,15 @@ def run_stats(args) -> int:
 
     from vae_audio.checkpoint import save_config
     from vae_audio.data import AudioSource
+    from vae_audio.metrics import spaced
     from vae_audio.model import latent_stats
 
     vae = load_vae(args.ckpt)
     source = AudioSource(args.data, vae.config.audio.sample_rate, vae.config.audio.target_dbfs)
-    n = min(len(source), args.limit or len(source))
+    chosen = spaced(len(source), args.limit)
+    n = len(chosen)
     with torch.no_grad():
-        latents = (vae.encode(torch.from_numpy(source.load(i))[None]) for i in tqdm(range(n), desc="vae stats", unit="utt"))
+        latents = (vae.encode(torch.from_numpy(source.load(i))[None]) for i in tqdm(chosen, desc="vae stats", unit="utt"))
         scale, bias = latent_stats(latents)
     save_config(dataclasses.replace(vae.config, latent_scale=scale, latent_bias=bias), args.ckpt or BUNDLED_VAE)
     print(f"latent_scale={scale:.6g} latent_bias={bias:.6g} over {n} utterances, written to {args.ckpt or BUNDLED_VAE}")
