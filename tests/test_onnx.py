@@ -204,3 +204,16 @@ def test_fp16_step_graph_keeps_float32_io_and_stays_close(export_dir, tmp_path):
     assert all(i.type == "tensor(float)" for i in fp16.get_inputs() if i.name not in ("mask",))
     cond, half_cond = full.run(None, feeds)[0], fp16.run(None, feeds)[0]
     assert np.abs(cond - half_cond).max() < 2e-2 * np.abs(cond).max()
+
+
+def test_eval_command_scores_an_onnx_export(export_dir, tiny_corpus, tmp_path, capsys):
+    from recipes.librispeech.prepare import prepare
+    prepare(tiny_corpus, tmp_path / "manifests", parts=["test-unseen"])
+    out = tmp_path / "eval"
+    code = main(["eval", "--onnx", str(export_dir), "--manifest", str(tmp_path / "manifests" / "cuts_test-unseen.jsonl.gz"),
+                 "--out", str(out), "--settings", "A", "--limit", "1", "--min-seconds", "0", "--max-seconds", "30",
+                 "--asr", "pocketsphinx", "--no-ground-truth"])
+    table = capsys.readouterr().out
+    assert code == 0
+    assert len(list((out / "A").glob("*.wav"))) == 1
+    assert any(export_dir.name in line and line.startswith("| A:") for line in table.splitlines()), table

@@ -66,8 +66,8 @@ class TTS:
         if not path.exists() and (PRETRAINED / str(name_or_dir)).exists():
             path = PRETRAINED / str(name_or_dir)
         if not path.is_dir() and str(name_or_dir) == "default":
-            raise InputError("the bundled default model is not part of this installation yet; "
-                             "pass --ckpt DIR with a checkpoint trained by the recipes.")
+            raise InputError(f"the bundled default model is missing from this installation ({PRETRAINED / 'default'}); "
+                             "reinstall the package or pass --ckpt DIR.")
         if not path.is_dir():
             raise InputError(f"{name_or_dir}: no such checkpoint directory or bundled model.")
         model, config = load_checkpoint(path, device)

@@ -1,6 +1,7 @@
 """`latentlm-tts eval`: the zero-shot evaluation of the paper's Table 4 on your own test set.
 
     latentlm-tts eval --ckpt DIR --manifest cuts.jsonl.gz --out eval_dir [--asr hubert --sim wavlm]
+    latentlm-tts eval --onnx ONNX_DIR --manifest cuts.jsonl.gz --out eval_dir   # an ONNX export
     latentlm-tts eval --manifest cuts.jsonl.gz --out eval_dir        # the ground-truth rows only
 
 The manifest is a Lhotse cuts manifest with transcripts (e.g. `recipes/librispeech/prepare.py`
@@ -27,6 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--manifest", type=Path, required=True, help="Lhotse cuts manifest with transcripts")
     p.add_argument("--out", type=Path, required=True, help="output directory (test lists, audio, table, CSV)")
     p.add_argument("--ckpt", default=None, help="TTS checkpoint to evaluate (default: only the ground truth)")
+    p.add_argument("--onnx", default=None, help="an `export-onnx` directory to evaluate instead of --ckpt")
     p.add_argument("--settings", nargs="+", default=["A", "B"], choices=["A", "B"])
     p.add_argument("--asr", default="moonshine", choices=ASR_NAMES, help="WER backend (default moonshine)")
     p.add_argument("--sim", default="resemblyzer", choices=SIM_NAMES, help="SIM backend (default resemblyzer)")
@@ -48,16 +50,17 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.manifest.is_file():
         raise InputError(f"{args.manifest}: no such manifest file.")
-    if args.ckpt is None and not args.ground_truth:
-        raise InputError("nothing to score: no --ckpt and --no-ground-truth.")
+    system = args.onnx or args.ckpt
+    if system is None and not args.ground_truth:
+        raise InputError("nothing to score: no --ckpt or --onnx, and --no-ground-truth.")
     lists = load_or_build_lists(args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds,
                                 args.prefix_seconds)
     lists = {s: spread(items, args.limit) for s, items in lists.items()}
     if not any(lists.values()):
         raise InputError(f"{args.manifest}: no utterance of {args.min_seconds:g}-{args.max_seconds:g} s "
                          "fits the protocol (setting A needs two per speaker).")
-    dirs = synthesize(args, lists) if args.ckpt is not None else None
-    table, scores = evaluate(Scorer(args.asr, args.sim), lists, dirs, Path(args.ckpt).name if args.ckpt else "",
+    dirs = synthesize(args, lists) if system is not None else None
+    table, scores = evaluate(Scorer(args.asr, args.sim), lists, dirs, Path(system).name if system else "",
                              args.ground_truth)
     tag = f"{args.asr}_{args.sim}"
     (args.out / f"results_{tag}.md").write_text(table + "\n")
@@ -68,10 +71,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def synthesize(args: argparse.Namespace, lists: dict) -> dict[str, Path]:
-    from tts.api import TTS
     from tts.eval.synth import synthesize_items
 
-    tts = TTS.from_pretrained(args.ckpt)
+    if args.onnx:
+        from tts.onnx import OnnxTTS
+        tts = OnnxTTS(args.onnx)
+    else:
+        from tts.api import TTS
+        tts = TTS.from_pretrained(args.ckpt)
     for setting, items in lists.items():
         synthesize_items(tts, items, args.out / setting, args.cfg_scale, args.steps, args.seed)
     return {s: args.out / s for s in lists}
