@@ -169,3 +169,12 @@ def test_streaming_encode_equals_full_encode():
     chunks.append(stream.flush())
     assert [c.shape[1] for c in chunks] == [0, 1, 0, 2, 4, 3, 9, 1]  # a frame as soon as its hop is complete
     torch.testing.assert_close(torch.cat(chunks, dim=1), full, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("sr, n_fft, n_mels", [(24000, 1024, 100), (24000, 512, 40), (16000, 400, 64)])
+def test_mel_filterbank_equals_librosa(sr, n_fft, n_mels):
+    import librosa
+    from vae_audio.spectral import mel_filterbank
+    ours = mel_filterbank(sr, n_fft, n_mels).numpy()
+    ref = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=0.0, fmax=sr / 2)
+    assert ours.shape == ref.shape and np.abs(ours - ref).max() < 1e-7
