@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
-
-from recipes.synthetic.engines import ENGINES
-from recipes.synthetic.text import SOURCES
 
 SPLIT_ORDER = ("train", "dev", "test", "test-unseen")
 
@@ -70,15 +68,16 @@ def similarity_section(summary: dict, out: Path) -> list[str]:
 
 
 def build_command(cfg) -> str:
-    """The command line that rebuilds this corpus: every option that changes its content."""
+    """The command line that rebuilds this corpus: every option that changes its content and is
+    not at its default."""
+    default = {f.name: f.default for f in fields(cfg)}
     args = [f"--out {cfg.out} --hours {cfg.hours} --seed {cfg.seed}"]
     if cfg.speakers:
         args.append(f"--speakers {cfg.speakers}")
-    if tuple(cfg.engines) != ENGINES:
-        args.append(f"--engines {','.join(cfg.engines)}")
-    if tuple(cfg.text_sources) != SOURCES:
-        args.append(f"--text {','.join(cfg.text_sources)}")
-    if cfg.unseen_voices != 2:
+    for flag, name in (("--engines", "engines"), ("--text", "text_sources")):
+        if tuple(getattr(cfg, name)) != tuple(default[name]):
+            args.append(f"{flag} {','.join(getattr(cfg, name))}")
+    if cfg.unseen_voices != default["unseen_voices"]:
         args.append(f"--unseen-voices {cfg.unseen_voices}")
     args.append(f"--max-wer {cfg.max_wer}" if cfg.qc else "--no-qc")
     if not cfg.similarity:

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from tts.api import TTS
+from tts.checkpoint import read_config
 from tts.engine import SpeechRequest
 from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
 from tts.text import text_to_ids
@@ -25,8 +26,7 @@ SENTENCE = "The quick brown fox jumps over the lazy dog."
 
 def package(ckpt: Path, out: Path, notes: dict | None = None) -> dict:
     full = TTS.from_pretrained(ckpt)
-    config = json.loads((ckpt / "config.json").read_text())
-    extra = {k: v for k, v in config.items() if k not in ("format_version", "lm", "audio", "tokenizer")}
+    extra = {k: v for k, v in read_config(ckpt).items() if k not in ("format_version", "lm", "audio", "tokenizer")}
     full.save_pretrained(out, half=True, **extra, **(notes or {}))
     small = TTS.from_pretrained(out)
     a, b = (_latents(t) for t in (full, small))
