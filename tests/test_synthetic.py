@@ -212,3 +212,22 @@ def test_transcripts_are_written_whole_so_stale_lines_cannot_survive(tmp_path):
     lines = (folder / "7-70.trans.txt").read_text().splitlines()
     assert lines == ["7-70-0000 WORD 0", "7-70-0001 WORD 1", "7-70-0002 WORD 2"]
     assert (folder / "7-70.normalized.txt").read_text().splitlines()[0] == "7-70-0000 word 0"
+
+
+def test_reuse_copies_an_earlier_builds_audio_and_adds_the_rest(tiny_corpus, tmp_path):
+    from dataclasses import replace
+
+    from recipes.synthetic.build import build
+    from recipes.synthetic.tiny import tiny_config
+
+    earlier = tmp_path / "earlier"
+    shutil.copytree(tiny_corpus, earlier)
+    marked = earlier / "train" / "1001" / "10010" / "1001-10010-0000.flac"
+    x, sr = sf.read(marked, dtype="float32")
+    sf.write(marked, 0.5 * x, sr)  # so a copy can be told from a fresh synthesis
+    bigger = build(replace(tiny_config(tmp_path / "bigger"), hours=0.02, reuse=earlier))
+    copied = tmp_path / "bigger" / marked.relative_to(earlier)
+    assert np.array_equal(sf.read(copied, dtype="float32")[0], sf.read(marked, dtype="float32")[0])
+    assert len(bigger["records"]) > len(list(tiny_corpus.rglob("*.flac")))
+    untouched = "train/1000/10000/1000-10000-0000.flac"
+    assert file_digests(tmp_path / "bigger")[untouched] == file_digests(tiny_corpus)[untouched]

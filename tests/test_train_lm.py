@@ -118,3 +118,15 @@ def test_bf16_autocast_on_cpu_trains(tmp_path):
     assert len(history) == 2 and all(np.isfinite(r["total"]) for r in history)
     model, _ = load_checkpoint(tmp_path / "ckpt")
     assert next(model.parameters()).dtype == torch.float32  # autocast keeps fp32 master weights
+
+
+def test_init_warm_starts_from_a_checkpoint_and_rejects_another_shape(tmp_path):
+    make_corpus(tmp_path / "data", n_utts=4)
+    first = train(run_config(tmp_path / "data", tmp_path / "base", steps=40, batch_size=3))
+    tuned = train(run_config(tmp_path / "data", tmp_path / "tuned", steps=2, batch_size=3, init=str(tmp_path / "base")))
+    cold = train(run_config(tmp_path / "data", tmp_path / "cold", steps=2, batch_size=3))
+    assert tuned[0]["diffusion"] < cold[0]["diffusion"]  # it starts where the first run left off
+    assert tuned[0]["diffusion"] < first[0]["diffusion"]
+    with pytest.raises(SystemExit, match="same --preset"):
+        train(run_config(tmp_path / "data", tmp_path / "other", steps=1, batch_size=3,
+                         init=str(tmp_path / "base"), model={"n_layers": 1}))

@@ -77,3 +77,16 @@ def test_two_process_gloo_run_resumes_to_the_same_loss_trajectory(corpus, tmp_pa
         for key in a:
             assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-6), (a["step"], key)
     assert read_config(tmp_path / "whole") == read_config(tmp_path / "split")  # same latent statistics too
+
+
+def test_decoder_fine_tune_from_a_checkpoint_keeps_the_latent_space(corpus, tmp_path, one_thread):
+    common = ["--data", str(corpus), "--preset", "tiny", "--batch-size", "2", "--crop-seconds", "0.5",
+              "--num-workers", "0", "--stats-batches", "1", "--no-tensorboard", "--set", 'loss={"warmup_steps": 1000}']
+    base = train.main([*common, "--out", str(tmp_path / "base"), "--steps", "3"])
+    tuned = train.main([*common, "--out", str(tmp_path / "tuned"), "--steps", "3", "--lr", "1e-2",
+                        "--init", str(base), "--freeze-encoder"])
+    a, b = SigmaVAE.from_pretrained(base), SigmaVAE.from_pretrained(tuned)
+    for (name, p), q in zip(a.encoder.state_dict().items(), b.encoder.state_dict().values()):
+        assert torch.equal(p, q), name
+    assert any(not torch.equal(p, q) for p, q in zip(a.decoder.state_dict().values(), b.decoder.state_dict().values()))
+    assert (b.config.latent_scale, b.config.latent_bias) == (a.config.latent_scale, a.config.latent_bias)

@@ -53,6 +53,7 @@ class TrainConfig:
     tensorboard: bool = True
     progress: bool = True
     model: dict = field(default_factory=dict)  # LMConfig overrides, e.g. {"ctc_weight": 0}
+    init: str | None = None  # start from this checkpoint's weights (fresh optimizer and schedule)
 
 
 class LossModule(nn.Module):
@@ -117,6 +118,17 @@ def try_resume(tc: TrainConfig, model: LatentLM, opt, sched, device) -> int:
     return int(state["step"])
 
 
+def load_init(model: LatentLM, ckpt: str, device) -> None:
+    """Warm start: a trained checkpoint's weights into a model of the same shape."""
+    from safetensors.torch import load_file
+    try:
+        model.load_state_dict(load_file(str(Path(ckpt) / WEIGHTS), device=str(device)))
+    except (FileNotFoundError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0 if isinstance(e, FileNotFoundError) else 1:][:1]
+        raise SystemExit(f"--init {ckpt}: cannot start from it ({' '.join(first).strip()}); it needs "
+                         f"{WEIGHTS} of the same --preset and --model as this run") from None
+
+
 def train(tc: TrainConfig) -> list[dict]:
     """Run training; return rank 0's per-step losses (for tests and notebooks)."""
     if tc.threads:
@@ -129,6 +141,8 @@ def train(tc: TrainConfig) -> list[dict]:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: lr_factor(s, tc.warmup, tc.steps, tc.min_lr_ratio))
     start = try_resume(tc, model, opt, sched, device)
+    if start == 0 and tc.init:
+        load_init(model, tc.init, device)
     step_fn = LossModule(model)
     if world > 1:
         step_fn = nn.parallel.DistributedDataParallel(step_fn)
@@ -196,6 +210,9 @@ def parse_args(argv=None) -> TrainConfig:
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                    help="bf16 autocast (default: on CUDA only)")
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
+    p.add_argument("--init", default=None, metavar="CKPT",
+                   help="start from this checkpoint's weights (fine-tuning: fresh optimizer and schedule); "
+                        "ignored when --out already holds a run")
     p.add_argument("--model", type=json.loads, default={}, help='LMConfig overrides as JSON, e.g. \'{"ctc_weight": 0}\'')
     return TrainConfig(**vars(p.parse_args(argv)))
 

@@ -67,12 +67,20 @@ class Trainer:
         self.args, self.d = args, d
         out = Path(args.out)
         resume = (out / WEIGHTS_NAME).is_file() and not args.restart
-        config = read_config(out) if resume else apply_overrides(VAE_PRESETS[args.preset], args.set)
+        if resume:
+            config = read_config(out)
+        else:
+            config = apply_overrides(read_config(args.init) if args.init else VAE_PRESETS[args.preset], args.set)
         torch.manual_seed(args.seed)
         self.model = SigmaVAE(config).to(d.device)
+        if args.init and not resume:
+            self.model.load_state_dict(SigmaVAE.from_pretrained(args.init, d.device).state_dict())
+        if args.freeze_encoder:
+            self.model.encoder.requires_grad_(False)
         self.disc = Discriminators(config).to(d.device)
         self.loss = GeneratorLoss(config.audio.sample_rate, config.loss).to(d.device)
-        self.opt_g = torch.optim.AdamW(self.model.parameters(), lr=args.lr, betas=(0.8, 0.99))
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.opt_g = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.8, 0.99))
         self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=args.lr, betas=(0.8, 0.99))
         self.sched_g = torch.optim.lr_scheduler.ExponentialLR(self.opt_g, args.lr_decay)
         self.sched_d = torch.optim.lr_scheduler.ExponentialLR(self.opt_d, args.lr_decay)
@@ -131,9 +139,11 @@ class Trainer:
         return split_real_fake(both, x.shape[0])
 
     def save(self, step: int, source: AudioSource) -> None:
-        """Rank 0: refresh the latent statistics, then write the model and the training state."""
-        scale, bias = self.latent_statistics(source)
-        self.model.config = replace(self.model.config, latent_scale=scale, latent_bias=bias)
+        """Rank 0: refresh the latent statistics (kept as they are under a frozen encoder, so latents
+        already extracted stay valid), then write the model and the training state."""
+        if not self.args.freeze_encoder:
+            scale, bias = self.latent_statistics(source)
+            self.model.config = replace(self.model.config, latent_scale=scale, latent_bias=bias)
         out = Path(self.args.out)
         save_model(self.model, out)
         state = {name: getattr(self, name).state_dict() for name in ("opt_g", "opt_d", "sched_g", "sched_d")}
@@ -176,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="directory of audio files or a Lhotse cuts/recordings manifest")
     p.add_argument("--out", required=True, help="checkpoint directory; an existing one is resumed")
     p.add_argument("--preset", default="small", choices=sorted(VAE_PRESETS))
+    p.add_argument("--init", default=None, metavar="CKPT",
+                   help="start from this σ-VAE checkpoint's config and weights (fresh optimizers and "
+                        "discriminators, step 0); --set still applies, e.g. to the loss weights")
+    p.add_argument("--freeze-encoder", action="store_true",
+                   help="train the decoder only: the latents (and any LatentLM trained on them) stay valid")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="override VAEConfig fields of the preset")
     p.add_argument("--steps", type=int, default=200_000, help="total optimizer steps of the schedule")
     p.add_argument("--stop-after", type=int, default=None, help="stop (and save) once this step is reached")

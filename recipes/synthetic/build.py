@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
 import multiprocessing
 import sys
@@ -25,11 +26,11 @@ import soxr
 
 from recipes.synthetic.engines import ENGINES, BaseVoice, resolve_voices, synthesize
 from recipes.synthetic.qc import transcriber, word_error_rate
-from recipes.synthetic.resume import clear_speaker, load_done, mark_done, open_output
+from recipes.synthetic.resume import STATE_DIR, clear_speaker, load_done, mark_done, open_output
 from recipes.synthetic.speakers import Speaker, plan_speakers, write_speakers
 from recipes.synthetic.text import SOURCES, librispeech_transcript, load_sentences
 from recipes.synthetic.warp import apply_warp
-from vae_audio.audio import rms_normalize, save_audio, trim_silence
+from vae_audio.audio import load_audio, rms_normalize, save_audio, trim_silence
 from vae_audio.config import AudioConfig
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class BuildConfig:
     similarity: bool = True  # resemblyzer statistics in the data card
     similarity_utts: int = 4  # per speaker and split
     voices: list[BaseVoice] | None = field(default=None, repr=False)  # None: the whole catalog
+    reuse: Path | None = None  # an earlier build whose audio is copied where it matches (see earlier_takes)
 
     def n_speakers(self, n_bases: int) -> int:
         return self.speakers if self.speakers else max(2 * n_bases, round(6 * self.hours))
@@ -91,10 +93,29 @@ def make_utterance(speaker: Speaker, text: str, sample_rate: int, target_dbfs: f
     return rms_normalize(trim_silence(x, sample_rate), target_dbfs)
 
 
+def earlier_takes(build_dir: Path, speaker: Speaker) -> dict[tuple[str, int, str], Path]:
+    """(split, index, text) -> audio file of the same speaker in an earlier finished build.
+
+    A build with the same seed and a smaller --hours says each speaker's first sentences in the same
+    order, so its audio can be copied instead of synthesised again. Only a speaker with the same
+    voice and warp counts; utterances synthesised after the copied ones may differ from a
+    from-scratch build in espeak's inaudible pitch-flutter phase (its state runs on within a process).
+    """
+    key_file, done = build_dir / STATE_DIR / "build.json", load_done(build_dir, speaker.id)
+    if done is None or not key_file.is_file():
+        return {}
+    rows = {row["speaker"]: row for row in json.loads(key_file.read_text())["speakers"]}
+    if rows.get(speaker.id) != json.loads(json.dumps(speaker.row())):
+        return {}
+    return {(r["split"], int(r["id"].rsplit("-", 1)[1]), r["text"]): utterance_folder(build_dir, r) / f"{r['id']}.flac"
+            for r in done[0]}
+
+
 def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
     """Generate, check and write one speaker's utterances; returns kept and rejected records."""
     audio_cfg, cfg, spk = AudioConfig(), job.cfg, job.speaker
     records, rejected = [], []
+    earlier = earlier_takes(cfg.reuse, spk) if cfg.reuse else {}
     slots, split = split_slots(job), None
     total, main_count = 0.0, 0
     for text in job.candidates:
@@ -102,8 +123,10 @@ def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
             split = next(slots)
         if split in ("train", "test-unseen") and main_count >= cfg.min_utts and total >= job.target_seconds:
             break
+        take = earlier.get((split, sum(r["split"] == split for r in records), text))
         try:
-            x = make_utterance(spk, text, audio_cfg.sample_rate, audio_cfg.target_dbfs, cfg.min_seconds)
+            x = (load_audio(take, audio_cfg.sample_rate, normalize_dbfs=None, trim=False) if take else
+                 make_utterance(spk, text, audio_cfg.sample_rate, audio_cfg.target_dbfs, cfg.min_seconds))
         except Exception as e:  # one sentence an engine cannot say must not stop the build
             log.warning(f"speaker {spk.id}: synthesis failed ({e}); sentence skipped")
             rejected.append({"engine": spk.base.engine, "reason": "synthesis"})
@@ -189,7 +212,7 @@ def run_jobs(jobs: list[SpeakerJob], n_workers: int, out: Path) -> list[tuple[li
 
 def build_key(cfg: BuildConfig, speakers: list[Speaker]) -> dict:
     """Everything that decides the output; a resumed build must match it exactly."""
-    settings = {k: v for k, v in vars(cfg).items() if k not in ("out", "jobs", "voices", "similarity")}
+    settings = {k: v for k, v in vars(cfg).items() if k not in ("out", "jobs", "voices", "similarity", "reuse")}
     return {**settings, "speakers": [s.row() for s in speakers]}
 
 
@@ -241,6 +264,9 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
     p.add_argument("--max-wer", type=float, default=0.35, help="drop utterances whose ASR WER is above this")
     p.add_argument("--no-qc", action="store_true", help="skip ASR checking (faster, unchecked audio)")
     p.add_argument("--no-similarity", action="store_true", help="skip resemblyzer statistics")
+    p.add_argument("--reuse", type=Path, default=None, metavar="DIR",
+                   help="an earlier build with the same --seed (e.g. fewer --hours): its audio is copied "
+                        "where speaker, position and sentence match, instead of synthesised again")
     a = p.parse_args(argv)
     if a.hours <= 0 or a.jobs < 1:
         p.error("--hours must be positive and --jobs at least 1")
@@ -248,7 +274,7 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
                        engines=tuple(e.strip() for e in a.engines.split(",") if e.strip()),
                        text_sources=tuple(s.strip() for s in a.text.split(",") if s.strip()),
                        jobs=a.jobs, unseen_voices=a.unseen_voices, max_wer=a.max_wer,
-                       qc=not a.no_qc, similarity=not a.no_similarity)
+                       qc=not a.no_qc, similarity=not a.no_similarity, reuse=a.reuse)
 
 
 def main(argv: list[str] | None = None) -> int:

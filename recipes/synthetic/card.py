@@ -80,6 +80,8 @@ def build_command(cfg) -> str:
     if cfg.unseen_voices != default["unseen_voices"]:
         args.append(f"--unseen-voices {cfg.unseen_voices}")
     args.append(f"--max-wer {cfg.max_wer}" if cfg.qc else "--no-qc")
+    if cfg.reuse:
+        args.append(f"--reuse {cfg.reuse}")
     if not cfg.similarity:
         args.append("--no-similarity")
     return f"python -m recipes.synthetic.build {' '.join(args)} --jobs {cfg.jobs}"
