@@ -79,7 +79,8 @@ def test_eval_command_scores_the_ground_truth(unseen, tmp_path, capsys):
     sim = float(row.split("|")[4])
     assert 0.6 < sim <= 1.0  # two utterances of the same voice
     assert (tmp_path / "scores_pocketsphinx_resemblyzer.csv").read_text().count("\n") == 3
-    assert load_or_build_lists(unseen, tmp_path, ("A",))["A"][0].id == "1900-19003-0000"  # kept on disk
+    assert (tmp_path / "A.limit2.jsonl").is_file() and not (tmp_path / "A.jsonl").exists()
+    assert load_or_build_lists(unseen, tmp_path, ("A",), limit=2)["A"][0].id == "1900-19003-0000"  # kept on disk
 
 
 def test_eval_command_rejects_bad_input(tmp_path, unseen, capsys):
@@ -102,3 +103,23 @@ def test_spread_takes_items_round_robin_over_speakers():
     picked = spread(items, 5)
     assert [it.id for it in picked] == ["a-0", "a-1", "b-0", "b-1", "c-0"]
     assert spread(items, None) == items and spread(items, 99) == items
+
+
+def test_limited_setting_b_aligns_only_what_it_keeps_round_robin_over_speakers(monkeypatch):
+    import tts.eval.protocol as protocol
+
+    calls = []
+
+    def fake_align(audio, sample_rate, text):
+        calls.append(text)
+        return None if text == "fails" else [("one", 0.0, 1.0), ("two", 2.9, 3.5), ("three", 3.6, 5.0)]
+
+    monkeypatch.setattr(protocol, "align_words", fake_align)
+    monkeypatch.setattr(Clip, "load", lambda self, sample_rate: np.zeros(8, np.float32))
+    utts = [Utterance(f"{spk}-{i}", spk, "fails" if (spk, i) == ("s1", 0) else "one two three",
+                      Clip("x.flac", 0.0, 5.0)) for spk in ("s1", "s2", "s3") for i in range(4)]
+    items, skipped = protocol.setting_b(utts, 3.0, limit=4)
+    assert [it.id for it in items] == ["s1-1", "s2-0", "s2-1", "s3-0"]  # s1-0 fails; the next round takes s1-1
+    assert skipped == ["s1-0"] and len(calls) == 5  # not all 12
+    assert [it.prompt_text for it in items] == ["one two"] * 4
+    assert len(protocol.setting_b(utts, 3.0)[0]) == 11

@@ -2,7 +2,7 @@
 
     python recipes/librispeech/score.py --eval-dir exp/librispeech/lm/eval [--asr hubert --sim wavlm]
 
-Reads EVAL_DIR/<setting>.jsonl and EVAL_DIR/<setting>/*.wav (stage 3) and writes
+Reads EVAL_DIR/<setting>.jsonl (or <setting>.limitN.jsonl, see --limit) and EVAL_DIR/<setting>/*.wav (stage 3) and writes
 EVAL_DIR/results_<asr>_<sim>.md (the table) and EVAL_DIR/scores_<asr>_<sim>.csv (per utterance).
 The paper's backends are `--asr hubert --sim wavlm` (WER-H, a WavLM speaker verifier); the
 offline ones (`moonshine`, `pocketsphinx`, `resemblyzer`) need no download.
@@ -25,12 +25,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
     p.add_argument("--no-ground-truth", dest="ground_truth", action="store_false")
     args = p.parse_args(argv)
-    from tts.eval.protocol import read_items, spread
+    from tts.eval.protocol import read_lists
     from tts.eval.score import Scorer, evaluate, write_csv
 
-    lists = {s: spread(read_items(path), args.limit) for s in ("A", "B") if (path := args.eval_dir / f"{s}.jsonl").is_file()}
+    lists = read_lists(args.eval_dir, ("A", "B"), args.limit)
     if not lists:
-        raise SystemExit(f"{args.eval_dir}: no A.jsonl or B.jsonl; run stage 3 first.")
+        raise SystemExit(f"{args.eval_dir}: no test list for --limit {args.limit} (A.jsonl, B.jsonl or "
+                         f"A.limit{args.limit}.jsonl ...); run stage 3 with the same --limit first.")
     table, scores = evaluate(Scorer(args.asr, args.sim), lists, {s: args.eval_dir / s for s in lists},
                              args.system, args.ground_truth)
     tag = f"{args.asr}_{args.sim}"

@@ -4,7 +4,8 @@ test manifest and synthesise them.
     python recipes/librispeech/synthesize.py --ckpt exp/librispeech/lm \
         --manifest data/librispeech/manifests/cuts_test-clean.jsonl.gz --out exp/librispeech/lm/eval
 
-Writes OUT/<setting>.jsonl (the test list) and OUT/<setting>/<utterance id>.wav for settings A
+Writes OUT/<setting>.jsonl (the test list; OUT/<setting>.limitN.jsonl with --limit N, which only
+force-aligns the setting B utterances it keeps) and OUT/<setting>/<utterance id>.wav for settings A
 and B. Finished wavs are kept, so a rerun resumes.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tts.eval.protocol import load_or_build_lists, spread
+from tts.eval.protocol import load_or_build_lists
 
 
 def add_protocol_args(p: argparse.ArgumentParser) -> None:
@@ -40,9 +41,8 @@ def main(argv: list[str] | None = None) -> None:
 
     tts = TTS.from_pretrained(args.ckpt, device=args.device)
     lists = load_or_build_lists(args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds,
-                                args.prefix_seconds)
+                                args.prefix_seconds, args.limit)
     for setting, items in lists.items():
-        items = spread(items, args.limit)
         counts = synthesize_items(tts, items, args.out / setting, args.cfg_scale, args.steps, args.seed)
         print(f"setting {setting}: {len(items)} items, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 

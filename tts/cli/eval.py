@@ -7,7 +7,8 @@
 The manifest is a Lhotse cuts manifest with transcripts (e.g. `recipes/librispeech/prepare.py`
 on a LibriSpeech-layout folder). Utterances of --min-seconds..--max-seconds are kept; setting A
 prompts each with the speaker's previous utterance, setting B continues its first
---prefix-seconds (cut at a word boundary). Writes OUT/<setting>.jsonl (test lists),
+--prefix-seconds (cut at a word boundary). Writes OUT/<setting>.jsonl (test lists;
+<setting>.limitN.jsonl with --limit N),
 OUT/<setting>/*.wav (synthesised; kept on a rerun), OUT/results_<asr>_<sim>.md and
 OUT/scores_<asr>_<sim>.csv, and prints the table.
 """
@@ -44,7 +45,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.eval.protocol import load_or_build_lists, spread
+    from tts.eval.protocol import load_or_build_lists
     from tts.eval.score import Scorer, evaluate, write_csv
     from vae_audio.errors import InputError
 
@@ -54,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if system is None and not args.ground_truth:
         raise InputError("nothing to score: no --ckpt or --onnx, and --no-ground-truth.")
     lists = load_or_build_lists(args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds,
-                                args.prefix_seconds)
-    lists = {s: spread(items, args.limit) for s, items in lists.items()}
+                                args.prefix_seconds, args.limit)
     if not any(lists.values()):
         raise InputError(f"{args.manifest}: no utterance of {args.min_seconds:g}-{args.max_seconds:g} s "
                          "fits the protocol (setting A needs two per speaker).")

@@ -164,10 +164,15 @@ def prefix_cut(words: list[tuple[str, float, float]], prefix_seconds: float) -> 
     return 1 + int(np.argmin([abs(b - prefix_seconds) for b in bounds]))
 
 
-def setting_b(utts: list[Utterance], prefix_seconds: float = 3.0) -> tuple[list[TestItem], list[str]]:
-    """(items, ids left out because they could not be aligned or cut)."""
+def setting_b(utts: list[Utterance], prefix_seconds: float = 3.0,
+              limit: int | None = None) -> tuple[list[TestItem], list[str]]:
+    """(items, ids left out because they could not be aligned or cut). With `limit`, utterances are
+    tried round-robin over the speakers and aligning stops at `limit` items (alignment is the slow part)."""
     items, skipped = [], []
-    for u in sorted(utts, key=lambda u: u.id):
+    ordered = sorted(utts, key=lambda u: u.id)
+    for u in ([ordered[i] for i in round_robin(ordered)] if limit else ordered):
+        if limit and len(items) >= limit:
+            break
         words = u.words or align_words(u.clip.load(ALIGN_RATE), ALIGN_RATE, u.text)
         k = prefix_cut(words, prefix_seconds) if words else None
         if k is None:
@@ -183,19 +188,31 @@ def setting_b(utts: list[Utterance], prefix_seconds: float = 3.0) -> tuple[list[
                               Clip(u.clip.path, u.clip.start, u.clip.start + cut), prefix))
     if skipped:
         log.warning("setting B: %d of %d utterances left out (no forced alignment or no word boundary)",
-                    len(skipped), len(utts))
-    return items, skipped
+                    len(skipped), len(items) + len(skipped))
+    return sorted(items, key=lambda it: it.id), skipped
 
 
 def build_test_lists(utts: list[Utterance], settings=("A", "B"), min_seconds: float = 4.0,
-                     max_seconds: float = 10.0, prefix_seconds: float = 3.0) -> dict[str, list[TestItem]]:
+                     max_seconds: float = 10.0, prefix_seconds: float = 3.0,
+                     limit: int | None = None) -> dict[str, list[TestItem]]:
+    """The test lists, each at most `limit` items spread over the speakers."""
     chosen = select(utts, min_seconds, max_seconds)
     lists = {}
     if "A" in settings:
-        lists["A"] = setting_a(chosen)
+        lists["A"] = spread(setting_a(chosen), limit)
     if "B" in settings:
-        lists["B"] = setting_b(chosen, prefix_seconds)[0]
+        lists["B"] = setting_b(chosen, prefix_seconds, limit)[0]
     return lists
+
+
+def round_robin(items: list) -> list[int]:
+    """Indices of `items` (anything with a .speaker) taken round-robin over the speakers, each
+    speaker's in list order."""
+    by_speaker: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        by_speaker.setdefault(it.speaker, []).append(i)
+    queues = list(by_speaker.values())
+    return [q[r] for r in range(max(map(len, queues), default=0)) for q in queues if r < len(q)]
 
 
 def spread(items: list[TestItem], limit: int | None) -> list[TestItem]:
@@ -203,15 +220,23 @@ def spread(items: list[TestItem], limit: int | None) -> list[TestItem]:
     so a limited run still covers every speaker; the order of the list is kept."""
     if limit is None or limit >= len(items):
         return items
-    by_speaker: dict[str, list[int]] = {}
-    for i, it in enumerate(items):
-        by_speaker.setdefault(it.speaker, []).append(i)
-    queues, chosen = list(by_speaker.values()), []
-    while len(chosen) < limit:
-        for q in queues:
-            if q and len(chosen) < limit:
-                chosen.append(q.pop(0))
-    return [items[i] for i in sorted(chosen)]
+    return [items[i] for i in sorted(round_robin(items)[:limit])]
+
+
+def list_path(out: str | Path, setting: str, limit: int | None = None) -> Path:
+    """OUT/A.jsonl holds a whole list; OUT/A.limit40.jsonl one built for --limit 40 only."""
+    return Path(out) / (f"{setting}.jsonl" if limit is None else f"{setting}.limit{limit}.jsonl")
+
+
+def read_lists(out: str | Path, settings=("A", "B"), limit: int | None = None) -> dict[str, list[TestItem]]:
+    """The lists on disk under OUT for `limit`: a whole list spread to it, else one built for it."""
+    lists = {}
+    for s in settings:
+        if list_path(out, s).is_file():
+            lists[s] = spread(read_items(list_path(out, s)), limit)
+        elif limit is not None and list_path(out, s, limit).is_file():
+            lists[s] = read_items(list_path(out, s, limit))
+    return lists
 
 
 def write_items(path: str | Path, items: list[TestItem]) -> None:
@@ -224,13 +249,14 @@ def read_items(path: str | Path) -> list[TestItem]:
 
 
 def load_or_build_lists(manifest: str | Path, out: str | Path, settings=("A", "B"), min_seconds: float = 4.0,
-                        max_seconds: float = 10.0, prefix_seconds: float = 3.0) -> dict[str, list[TestItem]]:
-    """OUT/<setting>.jsonl if they all exist (a resumed run keeps its lists), else built from the
-    manifest and written there."""
-    paths = {s: Path(out) / f"{s}.jsonl" for s in settings}
-    if all(p.is_file() for p in paths.values()):
-        return {s: read_items(p) for s, p in paths.items()}
-    lists = build_test_lists(utterances_from_cuts(manifest), settings, min_seconds, max_seconds, prefix_seconds)
+                        max_seconds: float = 10.0, prefix_seconds: float = 3.0,
+                        limit: int | None = None) -> dict[str, list[TestItem]]:
+    """The lists already under OUT if there are all of them (a resumed run keeps its lists), else
+    built from the manifest and written there (see list_path)."""
+    lists = read_lists(out, settings, limit)
+    if len(lists) == len(settings):
+        return lists
+    lists = build_test_lists(utterances_from_cuts(manifest), settings, min_seconds, max_seconds, prefix_seconds, limit)
     for s, items in lists.items():
-        write_items(paths[s], items)
+        write_items(list_path(out, s, limit), items)
     return lists
