@@ -130,3 +130,10 @@ def test_init_warm_starts_from_a_checkpoint_and_rejects_another_shape(tmp_path):
     with pytest.raises(SystemExit, match="same --preset"):
         train(run_config(tmp_path / "data", tmp_path / "other", steps=1, batch_size=3,
                          init=str(tmp_path / "base"), model={"n_layers": 1}))
+
+
+def test_saved_checkpoint_files_are_readable_by_others(tmp_path):
+    save_checkpoint(tmp_path / "ckpt", LatentLM(preset("tiny")), AudioConfig())
+    for name in ("config.json", "model.safetensors"):
+        assert (tmp_path / "ckpt" / name).stat().st_mode & 0o777 == 0o644, name
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["config.json", "model.safetensors"]

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from tts.config import LMConfig
 from tts.lm import LatentLM
-from vae_audio.checkpoint import weights_to_save
+from vae_audio.checkpoint import atomic_write, weights_to_save
 from vae_audio.config import AudioConfig
 from vae_audio.errors import InputError
 
@@ -29,10 +29,11 @@ def save_checkpoint(out_dir: str | Path, model: LatentLM, audio: AudioConfig,
     """`half`: matrices stored as float16 (see vae_audio.checkpoint.weights_to_save)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_file(weights_to_save(model, half), str(out / WEIGHTS))
+    weights = weights_to_save(model, half)
+    atomic_write(out / WEIGHTS, lambda tmp: save_file(weights, tmp))
     config = {"format_version": FORMAT_VERSION, "lm": model.cfg.to_dict(), "audio": audio.to_dict(),
               "tokenizer": tokenizer, **extra}
-    (out / CONFIG).write_text(json.dumps(config, indent=1))
+    atomic_write(out / CONFIG, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=1)))
 
 
 def read_config(ckpt_dir: str | Path) -> dict:

@@ -26,13 +26,14 @@ CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 DISC_NAME, STATE_NAME = "discriminators.safetensors", "train_state.pt"
 
 
-def _atomic(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     """Call write(tmp_path), then rename over `path`, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp (and safetensors) make it private; a checkpoint is an ordinary file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -50,12 +51,12 @@ def weights_to_save(module: torch.nn.Module, half: bool = False) -> dict[str, to
 
 def save_weights(module: torch.nn.Module, path: Path, half: bool = False) -> None:
     state = weights_to_save(module, half)
-    _atomic(path, lambda tmp: save_file(state, tmp))
+    atomic_write(path, lambda tmp: save_file(state, tmp))
 
 
 def save_config(config: VAEConfig, directory: Path) -> None:
     text = json.dumps({**config.to_dict(), "format_version": FORMAT_VERSION}, indent=2)
-    _atomic(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
+    atomic_write(directory / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
 
 
 def save_model(model, directory: str | os.PathLike, half: bool = False) -> None:
@@ -94,7 +95,7 @@ def load_model(cls, directory: str | os.PathLike, map_location="cpu"):
 def save_training_state(directory: Path, discriminators: torch.nn.Module, state: dict) -> None:
     """Discriminator weights as safetensors; optimizers, schedulers, step and RNG as a torch file."""
     save_weights(discriminators, directory / DISC_NAME)
-    _atomic(directory / STATE_NAME, lambda tmp: torch.save(state, tmp))
+    atomic_write(directory / STATE_NAME, lambda tmp: torch.save(state, tmp))
 
 
 def load_training_state(directory: Path, discriminators: torch.nn.Module, map_location="cpu") -> dict | None:
