@@ -34,7 +34,7 @@ vae_stop_after=2000     # ... stopped here, as the adversarial phase starts (3.6
 dec_steps=20000         # schedule length of the decoder run (reconstruction losses only) ...
 dec_stop_after=5000     # ... stopped here
 lm_base_steps=1200
-lm_steps=1000
+lm_steps=1200
 threads=1               # per training process; two processes share the 2 cores
 eval_limit=40
 
