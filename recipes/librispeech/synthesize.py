@@ -6,7 +6,8 @@ test manifest and synthesise them.
 
 Writes OUT/<setting>.jsonl (the test list; OUT/<setting>.limitN.jsonl with --limit N, which only
 force-aligns the setting B utterances it keeps) and OUT/<setting>/<utterance id>.wav for settings A
-and B. Finished wavs are kept, so a rerun resumes.
+and B. Finished wavs are kept, so a rerun resumes. `--resynthesis VAE` writes the σ-VAE's
+reconstruction of each target instead: scored like a system, it is the codec's ceiling.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ def add_protocol_args(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--ckpt", type=Path, required=True, help="TTS checkpoint directory (stage 2)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--ckpt", type=Path, help="TTS checkpoint directory (stage 2)")
+    who.add_argument("--resynthesis", type=Path, metavar="VAE",
+                     help="instead of a TTS, write this σ-VAE's reconstruction of each target: the codec's "
+                          "ceiling (a TTS checkpoint directory works too: its vae/ is used)")
     p.add_argument("--manifest", type=Path, required=True, help="test cuts manifest with transcripts (stage 0)")
     p.add_argument("--out", type=Path, required=True, help="evaluation directory")
     add_protocol_args(p)
@@ -36,14 +41,22 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
-    from tts.api import TTS
-    from tts.eval.synth import synthesize_items
+    from tts.api import TTS, VAE_DIR
+    from tts.eval.synth import resynthesize_items, synthesize_items
+    from vae_audio.model import SigmaVAE
 
-    tts = TTS.from_pretrained(args.ckpt, device=args.device)
+    if args.resynthesis:
+        vae_dir = args.resynthesis / VAE_DIR if (args.resynthesis / VAE_DIR).is_dir() else args.resynthesis
+        vae = SigmaVAE.from_pretrained(vae_dir, args.device).eval()
+    else:
+        tts = TTS.from_pretrained(args.ckpt, device=args.device)
     lists = load_or_build_lists(args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds,
                                 args.prefix_seconds, args.limit)
     for setting, items in lists.items():
-        counts = synthesize_items(tts, items, args.out / setting, args.cfg_scale, args.steps, args.seed)
+        if args.resynthesis:
+            counts = resynthesize_items(vae, items, args.out / setting)
+        else:
+            counts = synthesize_items(tts, items, args.out / setting, args.cfg_scale, args.steps, args.seed)
         print(f"setting {setting}: {len(items)} items, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 

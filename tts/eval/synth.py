@@ -25,25 +25,54 @@ def synthesize_items(tts, items: list[TestItem], out_dir: str | Path, cfg_scale:
                      steps: int | None = None, seed: int = 0, progress: bool = True) -> dict[str, int]:
     """Write out_dir/<id>.wav for every item; returns the counts of files written, kept from an
     earlier run, failed (the prompt was refused) and ended by the length guard."""
+    options = {k: v for k, v in (("cfg_scale", cfg_scale), ("steps", steps)) if v is not None}
+
+    def make(n: int, item: TestItem):
+        prompt = item.prompt.load(tts.sample_rate)
+        audio = tts.synthesize(item.text, voice=prompt, voice_text=item.prompt_text, seed=seed + n, **options)
+        return audio.samples, audio.sample_rate, audio.length_guard_hit
+
+    return _write_items(items, out_dir, make, "synthesize", progress)
+
+
+def resynthesize_items(vae, items: list[TestItem], out_dir: str | Path, progress: bool = True) -> dict[str, int]:
+    """The codec's ceiling: out_dir/<id>.wav is the σ-VAE's reconstruction of each item's target
+    (level-normalised as the TTS normalises prompts, encoded, decoded from μ). Scored like a system,
+    it shows how much WER and SIM the codec alone costs."""
+    import torch
+
+    from vae_audio.audio import rms_normalize
+
+    sr = vae.config.audio.sample_rate
+
+    def make(n: int, item: TestItem):
+        x = rms_normalize(item.target.load(sr), vae.config.audio.target_dbfs)
+        with torch.inference_mode():
+            y = vae.decode(vae.encode(torch.from_numpy(x)[None]))[0, : len(x)]
+        return y.numpy(), sr, False
+
+    return _write_items(items, out_dir, make, "resynthesize", progress)
+
+
+def _write_items(items: list[TestItem], out_dir: str | Path, make, desc: str, progress: bool) -> dict[str, int]:
+    """make(n, item) -> (samples, sample_rate, length guard hit) for each item without a wav yet."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    options = {k: v for k, v in (("cfg_scale", cfg_scale), ("steps", steps)) if v is not None}
     counts = {"written": 0, "kept": 0, "failed": 0, "length_guard": 0}
-    for n, item in enumerate(tqdm(items, desc="synthesize", unit="utt", disable=not progress)):
+    for n, item in enumerate(tqdm(items, desc=desc, unit="utt", disable=not progress)):
         path = out / f"{item.id}.wav"
         if path.is_file():
             counts["kept"] += 1
             continue
         try:
-            prompt = item.prompt.load(tts.sample_rate)
-            audio = tts.synthesize(item.text, voice=prompt, voice_text=item.prompt_text, seed=seed + n, **options)
+            samples, sample_rate, guard = make(n, item)
         except InputError as e:  # e.g. a prompt with too little sound; the table reports it as missing
             log.warning("%s: not synthesised: %s", item.id, e)
             counts["failed"] += 1
             continue
-        counts["length_guard"] += audio.length_guard_hit
+        counts["length_guard"] += guard
         tmp = path.with_suffix(".tmp.wav")
-        sf.write(tmp, audio.samples, audio.sample_rate)
+        sf.write(tmp, samples, sample_rate)
         os.replace(tmp, path)
         counts["written"] += 1
     return counts
