@@ -32,9 +32,9 @@ package=tts/pretrained/default
 vae_steps=12000         # schedule length of the whole-model run ...
 vae_stop_after=2000     # ... stopped here, as the adversarial phase starts (3.6 s a step on CPU)
 dec_steps=20000         # schedule length of the decoder run (reconstruction losses only) ...
-dec_stop_after=5000     # ... stopped here
+dec_stop_after=6000     # ... stopped here (the shipped decoder: see the model card)
 lm_base_steps=1200
-lm_steps=1200
+lm_steps=1000
 threads=1               # per training process; two processes share the 2 cores
 eval_limit=40
 
