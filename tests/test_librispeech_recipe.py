@@ -56,7 +56,7 @@ def test_stage_outputs_are_a_dataset_a_checkpoint_and_per_utterance_scores(recip
     assert '"latent_scale"' in meta and (tmp / "latents" / "train" / "data.safetensors").is_file()
     exp = tmp / "exp"
     assert (exp / "vae" / "model.safetensors").is_file() and (exp / "train_state.pt").is_file()
-    b_items = read_items(exp / "eval" / "B.jsonl")
+    b_items = read_items(exp / "eval" / "B.limit2.jsonl")  # --eval-limit 2: a list built for 2 items
     assert b_items and all(it.prompt.end == it.target.start and it.prompt_text for it in b_items)
     with open(exp / "eval" / "scores_pocketsphinx_resemblyzer.csv") as f:
         scores = list(csv.DictReader(f))
