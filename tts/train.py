@@ -121,12 +121,15 @@ def try_resume(tc: TrainConfig, model: LatentLM, opt, sched, device) -> int:
 def load_init(model: LatentLM, ckpt: str, device) -> None:
     """Warm start: a trained checkpoint's weights into a model of the same shape."""
     from safetensors.torch import load_file
+
+    path = Path(ckpt) / WEIGHTS
+    if not path.is_file():
+        raise SystemExit(f"--init {ckpt}: no {WEIGHTS} there")
     try:
-        model.load_state_dict(load_file(str(Path(ckpt) / WEIGHTS), device=str(device)))
-    except (FileNotFoundError, RuntimeError) as e:
-        first = str(e).strip().splitlines()[0 if isinstance(e, FileNotFoundError) else 1:][:1]
-        raise SystemExit(f"--init {ckpt}: cannot start from it ({' '.join(first).strip()}); it needs "
-                         f"{WEIGHTS} of the same --preset and --model as this run") from None
+        model.load_state_dict(load_file(str(path), device=str(device)))
+    except RuntimeError:  # missing, unexpected or mis-shaped tensors
+        raise SystemExit(f"--init {ckpt}: its weights do not fit this model; it needs the same --preset "
+                         "and --model as this run") from None
 
 
 def train(tc: TrainConfig) -> list[dict]:
