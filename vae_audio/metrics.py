@@ -107,7 +107,5 @@ def evaluate(vae, source, limit: int | None = None, progress: bool = False) -> l
     metrics, scores = CodecMetrics(vae.config.audio), []
     for i in tqdm(spaced(len(source), limit), desc="vae eval", unit="utt", disable=not progress):
         x = source.load(i)
-        with torch.no_grad():
-            y = vae.decode(vae.encode(torch.from_numpy(x)[None].to(next(vae.parameters()))))[0, : len(x)]
-        scores.append(metrics(x, y.float().cpu().numpy()))
+        scores.append(metrics(x, vae.reconstruct(x)))
     return scores

@@ -12,6 +12,7 @@ import math
 import os
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -113,6 +114,12 @@ class SigmaVAE(nn.Module):
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """(B, T, latent_dim) raw (un-normalised) latents -> (B, T * hop) audio."""
         return self.decoder(latents)
+
+    @torch.no_grad()
+    def reconstruct(self, audio: np.ndarray) -> np.ndarray:
+        """One mono float32 clip through encoder and decoder (from μ), cut back to its length."""
+        x = torch.from_numpy(audio)[None].to(next(self.parameters()))
+        return self.decode(self.encode(x))[0, : len(audio)].float().cpu().numpy()
 
     def sample_latents(self, mu: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """σ-VAE noise: one σ ~ N(0, 1) · C / 0.8 per example, then z = μ + σ · ε. (B, T, D) -> (B, T, D)."""

@@ -39,17 +39,12 @@ def resynthesize_items(vae, items: list[TestItem], out_dir: str | Path, progress
     """The codec's ceiling: out_dir/<id>.wav is the σ-VAE's reconstruction of each item's target
     (level-normalised as the TTS normalises prompts, encoded, decoded from μ). Scored like a system,
     it shows how much WER and SIM the codec alone costs."""
-    import torch
-
     from vae_audio.audio import rms_normalize
 
     sr = vae.config.audio.sample_rate
 
     def make(n: int, item: TestItem):
-        x = rms_normalize(item.target.load(sr), vae.config.audio.target_dbfs)
-        with torch.inference_mode():
-            y = vae.decode(vae.encode(torch.from_numpy(x)[None]))[0, : len(x)]
-        return y.numpy(), sr, False
+        return vae.reconstruct(rms_normalize(item.target.load(sr), vae.config.audio.target_dbfs)), sr, False
 
     return _write_items(items, out_dir, make, "resynthesize", progress)
 
