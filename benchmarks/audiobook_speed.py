@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-
 from onnx_rtf import build_checkpoint
 
 SENTENCES = Path(__file__).resolve().parents[1] / "recipes" / "synthetic" / "sentences.txt"
@@ -43,8 +42,15 @@ def run(tts, book: Path, voice, out: Path, batch_size: int) -> tuple[float, floa
     from tts.cli.audiobook import BoundVoice, _split
 
     start = time.perf_counter()
-    manifest = render_book(BoundVoice(tts, voice, 2.0, 10), book, out, split=_split, settings={"b": batch_size},
-                           batch_size=batch_size, progress=False)
+    manifest = render_book(
+        BoundVoice(tts, voice, 2.0, 10),
+        book,
+        out,
+        split=_split,
+        settings={"b": batch_size},
+        batch_size=batch_size,
+        progress=False,
+    )
     wall = time.perf_counter() - start
     return manifest["summary"]["audio_seconds"], wall
 

@@ -38,8 +38,12 @@ from vae_audio.config import AudioConfig
 
 SPECIAL = {"pad": 0, "bos": 2, "voice": 3, "voice_end": 4, "text": 5, "text_end": 6, "speech": 7}
 VOCAB, FIRST_PHONE, SPACE = 64, 10, 9
-VARIANTS = {"aligned_ctc": {}, "plain_ctc": {"aligned_positions": False},
-            "aligned_noctc": {"ctc_weight": 0.0}, "plain_noctc": {"aligned_positions": False, "ctc_weight": 0.0}}
+VARIANTS = {
+    "aligned_ctc": {},
+    "plain_ctc": {"aligned_positions": False},
+    "aligned_noctc": {"ctc_weight": 0.0},
+    "plain_noctc": {"aligned_positions": False, "ctc_weight": 0.0},
+}
 PROMPT_FRAMES = 45  # 3 s at 15 Hz
 MODEL = {"dim": 128, "n_layers": 4, "n_heads": 4, "n_kv_heads": 4, "ffn_dim": 352, "head_dim": 128, "head_layers": 3}
 
@@ -85,7 +89,7 @@ def make_data(out: Path, per_speaker: int = 120, n_test: int = 60, seed: int = 0
             utts.append(Utterance(f"{s}-{u}", f"spk{s}", sim.speak(text, s, rng), text))
     write_latent_dataset(out / "data", utts, AudioConfig(), VOCAB, SPECIAL)
     tests = []
-    for k in range(n_test):
+    for _k in range(n_test):
         s = int(rng.integers(len(sim.rate)))
         text = sim.text(rng)
         tests.append({"speaker": s, "text": text, "frames": sim.expected_frames(text, s)})
@@ -95,9 +99,19 @@ def make_data(out: Path, per_speaker: int = 120, n_test: int = 60, seed: int = 0
 
 
 def run_train(out: Path, variant: str, steps: int, warmup: int, threads: int) -> None:
-    tc = TrainConfig(data=str(out / "data"), out=str(out / variant), preset="small", steps=steps, batch_size=16,
-                     lr=1e-3, warmup=warmup, save_every=100, threads=threads, tensorboard=False,
-                     model={**MODEL, **VARIANTS[variant]})
+    tc = TrainConfig(
+        data=str(out / "data"),
+        out=str(out / variant),
+        preset="small",
+        steps=steps,
+        batch_size=16,
+        lr=1e-3,
+        warmup=warmup,
+        save_every=100,
+        threads=threads,
+        tensorboard=False,
+        model={**MODEL, **VARIANTS[variant]},
+    )
     train(tc)
 
 
@@ -121,18 +135,18 @@ def edit_distance(a: list[int], b: list[int]) -> int:
 def attention_maps(model, batch) -> list[torch.Tensor]:
     """Softmax attention (B, h, L, L) of every layer, recomputed from each block's input."""
     from tts.lm import rope
-    maps, x = [], None
-    cos_sin = {}
+
+    maps, _x = [], None
 
     def grab(block, args, _out):
-        x, cos, sin, mask = args[0], args[1], args[2], args[3]
+        x, cos, sin, _mask = args[0], args[1], args[2], args[3]
         a = block.attn
         h = block.attn_norm(x)
         b, n, _ = h.shape
         q = rope(a.q(h).view(b, n, a.n_heads, a.hd).transpose(1, 2), cos, sin)
         k = rope(a.kv(h).view(b, n, 2, a.n_kv, a.hd).permute(2, 0, 3, 1, 4)[0], cos, sin)
         k = k.repeat_interleave(a.n_heads // a.n_kv, dim=1)
-        s = q @ k.transpose(-1, -2) / a.hd ** 0.5
+        s = q @ k.transpose(-1, -2) / a.hd**0.5
         s = s.masked_fill(~torch.ones(n, n, dtype=torch.bool).tril(), float("-inf"))
         maps.append(s.softmax(-1))
 
@@ -151,8 +165,14 @@ def simulated_cases(out: Path, limit: int | None) -> list[dict]:
     for t in tests:
         spk = f"spk{t['speaker']}"
         lat, _ = ds.item(int(rng.choice(ds.by_speaker[spk])))
-        cases.append({"text": t["text"], "voice": lat[:PROMPT_FRAMES], "frames": t["frames"],
-                      "baseline": len(t["text"]) * rates[spk]})
+        cases.append(
+            {
+                "text": t["text"],
+                "voice": lat[:PROMPT_FRAMES],
+                "frames": t["frames"],
+                "baseline": len(t["text"]) * rates[spk],
+            }
+        )
     return cases
 
 
@@ -166,8 +186,14 @@ def dataset_cases(data: Path, limit: int | None) -> list[dict]:
             continue
         text = ds.item(i)[1].tolist()
         rate = np.mean([ds.index[j]["frames"] / ds.index[j]["phonemes"] for j in others])
-        cases.append({"text": text, "voice": ds.item(others[0])[0][:PROMPT_FRAMES], "frames": r["frames"],
-                      "baseline": len(text) * rate})
+        cases.append(
+            {
+                "text": text,
+                "voice": ds.item(others[0])[0][:PROMPT_FRAMES],
+                "frames": r["frames"],
+                "baseline": len(text) * rate,
+            }
+        )
     return cases
 
 
@@ -180,6 +206,7 @@ def _speaker_rates(ds: LatentDataset) -> dict[str, float]:
 
 def evaluate(model, cases: list[dict], cfg_scale: float = 2.0, steps: int = 10) -> dict:
     from tts.layout import build_sequence, collate
+
     torch.set_num_threads(1)
     len_err, base_err, per, mono, guard = [], [], [], [], 0
     engine = Engine(model)
@@ -191,16 +218,22 @@ def evaluate(model, cases: list[dict], cfg_scale: float = 2.0, steps: int = 10) 
         base_err.append(abs(c["baseline"] - c["frames"]) / c["frames"])
         seq = build_sequence(model.cfg, req.text, model.normalize(req.voice), model.normalize(z))
         batch = collate([seq], pad_left=False)
-        h = model.forward_batch(batch)[0, seq.speech_start: seq.speech_start + len(z) + 1]
+        h = model.forward_batch(batch)[0, seq.speech_start : seq.speech_start + len(z) + 1]
         ids = model.ctc_log_probs(h[None])[0].argmax(-1).tolist()
         decoded = [p for i, p in enumerate(ids) if p != model.cfg.pad_id and (i == 0 or p != ids[i - 1])]
         per.append(edit_distance(decoded, c["text"]) / len(c["text"]))
         mono.append(_monotonicity(attention_maps(model, batch), seq, len(c["text"]), len(z)))
     mono = np.array(mono)  # (cases, layers * heads)
-    return {"cases": len(cases), "length_error": float(np.mean(len_err)),
-            "length_error_median": float(np.median(len_err)), "rate_baseline": float(np.mean(base_err)),
-            "length_guard_hits": guard, "ctc_per": float(np.mean(per)),
-            "monotonicity_best_head": float(mono.mean(0).max()), "monotonicity_mean": float(mono.mean())}
+    return {
+        "cases": len(cases),
+        "length_error": float(np.mean(len_err)),
+        "length_error_median": float(np.median(len_err)),
+        "rate_baseline": float(np.mean(base_err)),
+        "length_guard_hits": guard,
+        "ctc_per": float(np.mean(per)),
+        "monotonicity_best_head": float(mono.mean(0).max()),
+        "monotonicity_mean": float(mono.mean()),
+    }
 
 
 def _monotonicity(maps, seq, n_text: int, n_frames: int) -> list[float]:
@@ -208,7 +241,7 @@ def _monotonicity(maps, seq, n_text: int, n_frames: int) -> list[float]:
     q = torch.arange(seq.speech_start + 1, seq.speech_start + 1 + n_frames)  # speech frames z_1..z_T
     scores = []
     for a in maps:
-        focus = a[0][:, q][:, :, text_start: text_start + n_text].argmax(-1).numpy()  # (h, T)
+        focus = a[0][:, q][:, :, text_start : text_start + n_text].argmax(-1).numpy()  # (h, T)
         scores += [spearman(np.arange(n_frames), f) for f in focus]
     return scores
 
@@ -224,8 +257,12 @@ def main() -> None:
     p.add_argument("--cfg-scale", type=float, default=2.0)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N held-out texts")
     p.add_argument("--ckpt", type=Path, default=None, help="eval: this checkpoint instead of OUT/VARIANT")
-    p.add_argument("--data", type=Path, default=None,
-                   help="eval: a held-out latent dataset (tts/data.py format) instead of the simulated texts")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="eval: a held-out latent dataset (tts/data.py format) instead of the simulated texts",
+    )
     args = p.parse_args()
     if args.what == "data":
         make_data(args.out)
@@ -234,8 +271,11 @@ def main() -> None:
     else:
         model, _ = load_checkpoint(args.ckpt or args.out / args.variant)
         cases = dataset_cases(args.data, args.limit) if args.data else simulated_cases(args.out, args.limit)
-        print(json.dumps({"checkpoint": str(args.ckpt or args.out / args.variant),
-                          **evaluate(model, cases, args.cfg_scale)}))
+        print(
+            json.dumps(
+                {"checkpoint": str(args.ckpt or args.out / args.variant), **evaluate(model, cases, args.cfg_scale)}
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,15 @@ from vae_audio.model import SigmaVAE
 
 
 def build_model(name: str, tok: PhonemeTokenizer) -> LatentLM:
-    ids = dict(pad_id=tok.pad_id, bos_id=tok.bos_id, voice_id=tok.voice_id, voice_end_id=tok.voice_end_id,
-               text_id=tok.text_id, text_end_id=tok.text_end_id, speech_id=tok.speech_id)
+    ids = dict(
+        pad_id=tok.pad_id,
+        bos_id=tok.bos_id,
+        voice_id=tok.voice_id,
+        voice_end_id=tok.voice_end_id,
+        text_id=tok.text_id,
+        text_end_id=tok.text_end_id,
+        speech_id=tok.speech_id,
+    )
     torch.manual_seed(0)
     model = LatentLM(preset(name, vocab_size=len(tok), **ids)).eval()
     with torch.no_grad():
@@ -38,8 +45,12 @@ def build_model(name: str, tok: PhonemeTokenizer) -> LatentLM:
 def time_generate(engine: Engine, batch: int, frames: int, steps: int, cfg: float) -> float:
     g = torch.Generator().manual_seed(0)
     d = engine.cfg.latent_dim
-    reqs = [SpeechRequest(torch.randint(10, 60, (frames,), generator=g), voice=torch.randn(45, d, generator=g),
-                          max_frames=frames) for _ in range(batch)]
+    reqs = [
+        SpeechRequest(
+            torch.randint(10, 60, (frames,), generator=g), voice=torch.randn(45, d, generator=g), max_frames=frames
+        )
+        for _ in range(batch)
+    ]
     gens = [torch.Generator().manual_seed(i) for i in range(batch)]
     start = time.perf_counter()
     engine.generate(reqs, gens, steps=steps, cfg_scale=cfg)
@@ -90,8 +101,10 @@ def main() -> None:
     model = build_model(args.preset, tok)
     engine = Engine(model)
     frame_rate = 15.0
-    print(f"LatentLM {args.preset}: {count_parameters(model) / 1e6:.1f} M params, {args.threads} threads, "
-          f"{args.frames} frames per request, fp32, no σ-VAE decoding")
+    print(
+        f"LatentLM {args.preset}: {count_parameters(model) / 1e6:.1f} M params, {args.threads} threads, "
+        f"{args.frames} frames per request, fp32, no σ-VAE decoding"
+    )
     print(f"{'batch':>5} {'cfg':>4} {'steps':>5} {'s':>7} {'frames/s':>9} {'RTF':>7} {'ms/frame':>9} {'head ms':>8}")
     time_generate(engine, 1, 5, 5, 2.0)  # warm-up
     for batch in map(int, args.batches.split(",")):
@@ -100,12 +113,16 @@ def main() -> None:
                 sec = time_generate(engine, batch, args.frames, steps, cfg)
                 frames = batch * args.frames
                 head = time_head(engine, batch, steps, cfg)
-                print(f"{batch:>5} {cfg:>4.1f} {steps:>5} {sec:>7.2f} {frames / sec:>9.1f} "
-                      f"{sec / (frames / frame_rate):>7.3f} {1000 * sec / args.frames:>9.1f} {1000 * head:>8.1f}")
+                print(
+                    f"{batch:>5} {cfg:>4.1f} {steps:>5} {sec:>7.2f} {frames / sec:>9.1f} "
+                    f"{sec / (frames / frame_rate):>7.3f} {1000 * sec / args.frames:>9.1f} {1000 * head:>8.1f}"
+                )
     for cfg in (1.0, 2.0):
         first, per_chunk = stream_latency(model, tok, 10, cfg)
-        print(f"stream(), 10 steps, cfg {cfg}: first chunk after {1000 * first:.0f} ms, "
-              f"then {1000 * per_chunk:.1f} ms per 1-frame chunk (66.7 ms of audio)")
+        print(
+            f"stream(), 10 steps, cfg {cfg}: first chunk after {1000 * first:.0f} ms, "
+            f"then {1000 * per_chunk:.1f} ms per 1-frame chunk (66.7 ms of audio)"
+        )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,15 @@ def build_checkpoint(out: Path, ckpt: str | None) -> Path:
         tts = TTS.from_pretrained(ckpt)
     else:
         tok = PhonemeTokenizer()
-        ids = dict(pad_id=tok.pad_id, bos_id=tok.bos_id, voice_id=tok.voice_id, voice_end_id=tok.voice_end_id,
-                   text_id=tok.text_id, text_end_id=tok.text_end_id, speech_id=tok.speech_id)
+        ids = dict(
+            pad_id=tok.pad_id,
+            bos_id=tok.bos_id,
+            voice_id=tok.voice_id,
+            voice_end_id=tok.voice_end_id,
+            text_id=tok.text_id,
+            text_end_id=tok.text_end_id,
+            speech_id=tok.speech_id,
+        )
         torch.manual_seed(0)
         tts = TTS(LatentLM(preset("small", vocab_size=len(tok), **ids)), SigmaVAE.from_preset("small"), tok)
     with torch.no_grad():
@@ -60,7 +67,9 @@ class TorchRunner:
 
         self.tts = TTS.from_pretrained(ckpt)
         if int8:
-            linears = {n for n, m in self.tts.model.named_modules() if isinstance(m, torch.nn.Linear) and n != "latent_in"}
+            linears = {
+                n for n, m in self.tts.model.named_modules() if isinstance(m, torch.nn.Linear) and n != "latent_in"
+            }
             # latent_in stays float: LatentLM.forward reads its weight's dtype
             self.tts.model = torch.ao.quantization.quantize_dynamic(self.tts.model, linears, dtype=torch.qint8)
             self.tts.engine.model = self.tts.model
@@ -127,8 +136,11 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--cfg-scale", type=float, default=2.0)
     p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--per-step-head", action="store_true",
-                   help="add a row (*) that calls head_step.onnx per solver step instead of the unrolled sampler")
+    p.add_argument(
+        "--per-step-head",
+        action="store_true",
+        help="add a row (*) that calls head_step.onnx per solver step instead of the unrolled sampler",
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     logging.getLogger("tts").setLevel(logging.ERROR)  # every request ends at the length guard on purpose
@@ -136,22 +148,29 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = build_checkpoint(Path(tmp) / "ckpt", args.ckpt)
-        runners = {"torch eager fp32": TorchRunner(ckpt, False), "torch eager int8": TorchRunner(ckpt, True),
-                   "onnxruntime fp32": OnnxRunner(export_onnx(ckpt, Path(tmp) / "fp32"), args.threads),
-                   "onnxruntime int8": OnnxRunner(export_onnx(ckpt, Path(tmp) / "int8", int8=True), args.threads)}
+        runners = {
+            "torch eager fp32": TorchRunner(ckpt, False),
+            "torch eager int8": TorchRunner(ckpt, True),
+            "onnxruntime fp32": OnnxRunner(export_onnx(ckpt, Path(tmp) / "fp32"), args.threads),
+            "onnxruntime int8": OnnxRunner(export_onnx(ckpt, Path(tmp) / "int8", int8=True), args.threads),
+        }
         if args.per_step_head:
             runners["onnxruntime fp32 *"] = OnnxRunner(Path(tmp) / "fp32", args.threads, unrolled=False)
         seconds = args.frames / runners["torch eager fp32"].tts.audio_config.frame_rate
-        print(f"{args.ckpt or 'random small'}; {args.threads} threads; {args.frames} frames per request "
-              f"({seconds:.1f} s); {args.steps} steps; CFG {args.cfg_scale}")
+        print(
+            f"{args.ckpt or 'random small'}; {args.threads} threads; {args.frames} frames per request "
+            f"({seconds:.1f} s); {args.steps} steps; CFG {args.cfg_scale}"
+        )
         print(f"{'engine':<18} {'batch':>5} {'gen s':>7} {'frames/s':>9} {'RTF':>7} {'+VAE s':>7} {'RTF+VAE':>8}")
         for batch in map(int, args.batches.split(",")):
             for name, runner in runners.items():
                 measure(runner, batch, 3, args.steps, args.cfg_scale, 1)  # warm-up
                 gen, dec = measure(runner, batch, args.frames, args.steps, args.cfg_scale, args.repeats)
                 audio = batch * seconds
-                print(f"{name:<18} {batch:>5} {gen:>7.2f} {batch * args.frames / gen:>9.1f} {gen / audio:>7.3f} "
-                      f"{dec:>7.2f} {(gen + dec) / audio:>8.3f}")
+                print(
+                    f"{name:<18} {batch:>5} {gen:>7.2f} {batch * args.frames / gen:>9.1f} {gen / audio:>7.3f} "
+                    f"{dec:>7.2f} {(gen + dec) / audio:>8.3f}"
+                )
 
 
 if __name__ == "__main__":

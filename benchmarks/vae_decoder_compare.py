@@ -68,8 +68,14 @@ def main() -> None:
         step += 1
         if spent >= marks[0]:
             marks.pop(0)
-            row = {"head": args.head, "decoder_params": params, "cpu_seconds": round(spent, 1), "steps": step,
-                   "eval": summary(model, eval_src), "train": summary(model, train_src)}
+            row = {
+                "head": args.head,
+                "decoder_params": params,
+                "cpu_seconds": round(spent, 1),
+                "steps": step,
+                "eval": summary(model, eval_src),
+                "train": summary(model, train_src),
+            }
             print(json.dumps(row), flush=True)
 
 

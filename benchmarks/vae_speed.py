@@ -33,14 +33,14 @@ def timed(fn, repeats: int) -> tuple[float, float]:
 def stream_encode(vae: SigmaVAE, x: torch.Tensor) -> None:
     enc, hop = vae.stream_encoder(1), vae.config.audio.hop
     for i in range(0, x.shape[1], hop):
-        enc.push(x[:, i:i + hop])
+        enc.push(x[:, i : i + hop])
     enc.flush()
 
 
 def stream_decode(vae: SigmaVAE, z: torch.Tensor) -> None:
     dec = vae.stream_decoder(1)
     for i in range(z.shape[1]):
-        dec.push(z[:, i:i + 1])
+        dec.push(z[:, i : i + 1])
     dec.flush()
 
 
@@ -54,8 +54,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     vae = SigmaVAE.from_preset(args.preset).eval()
     count = lambda m: sum(q.numel() for q in m.parameters())  # noqa: E731
-    print(f"preset {args.preset}: encoder {count(vae.encoder) / 1e6:.2f} M, decoder {count(vae.decoder) / 1e6:.2f} M, "
-          f"total {count(vae) / 1e6:.2f} M params; discriminators {count(Discriminators(vae.config)) / 1e6:.2f} M")
+    print(
+        f"preset {args.preset}: encoder {count(vae.encoder) / 1e6:.2f} M, decoder {count(vae.decoder) / 1e6:.2f} M, "
+        f"total {count(vae) / 1e6:.2f} M params; discriminators {count(Discriminators(vae.config)) / 1e6:.2f} M"
+    )
     x = 0.1 * torch.randn(1, int(args.seconds * vae.config.audio.sample_rate))
     with torch.no_grad():
         z = vae.encode(x)
@@ -68,7 +70,10 @@ def main() -> None:
         print(f"{args.seconds:.0f} s of audio, {args.threads} thread(s), best of {args.repeats}")
         for name, fn in cases.items():
             wall, cpu = timed(fn, args.repeats)
-            print(f"  {name:<38} {args.seconds / wall:7.1f} x real time  ({wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU)")
+            print(
+                f"  {name:<38} {args.seconds / wall:7.1f} x real time  "
+                f"({wall * 1000:7.1f} ms wall, {cpu * 1000:7.1f} ms CPU)"
+            )
 
 
 if __name__ == "__main__":

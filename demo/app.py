@@ -72,8 +72,13 @@ def _checked_request(tts, limits: Limits, text: str, voice: str | None, voice_te
         raise gr.Error(str(e)) from None
     if prompt is not None and len(prompt) > limits.max_prompt_seconds * tts.sample_rate:
         raise gr.Error(f"The voice prompt is longer than {limits.max_prompt_seconds:.0f} s; upload a shorter clip.")
-    kwargs = dict(voice=voice or None, voice_text=(voice_text or "").strip() or None,
-                  cfg_scale=float(cfg_scale), steps=int(steps), seed=int(seed))
+    kwargs = dict(
+        voice=voice or None,
+        voice_text=(voice_text or "").strip() or None,
+        cfg_scale=float(cfg_scale),
+        steps=int(steps),
+        seed=int(seed),
+    )
     return text, prompt, kwargs
 
 
@@ -130,13 +135,16 @@ def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None, str
 
     defaults = {"cfg_scale": DEFAULT_CFG_SCALE, "steps": DEFAULT_STEPS, **(defaults or {})}
     with gr.Blocks(title="LatentLM-TTS") as demo:
-        gr.Markdown("# LatentLM-TTS\nZero-shot voice cloning with next-token diffusion. "
-                    "Give a text and a few seconds of the voice to clone.")
+        gr.Markdown(
+            "# LatentLM-TTS\nZero-shot voice cloning with next-token diffusion. "
+            "Give a text and a few seconds of the voice to clone."
+        )
         with gr.Row():
             with gr.Column():
                 text = gr.Textbox(label="Text", lines=4, max_length=limits.max_chars, elem_id="text")
-                voice = gr.Audio(label="Voice prompt (3-10 s)", sources=["upload", "microphone"], type="filepath",
-                                 elem_id="voice")
+                voice = gr.Audio(
+                    label="Voice prompt (3-10 s)", sources=["upload", "microphone"], type="filepath", elem_id="voice"
+                )
                 voice_text = gr.Textbox(label="Transcript of the prompt (optional: continuation mode)", lines=1)
                 with gr.Row():
                     cfg = gr.Slider(1.0, 4.0, value=defaults["cfg_scale"], step=0.1, label="CFG scale")
@@ -161,9 +169,22 @@ def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None, str
     return demo
 
 
-def launch(tts, host: str = "127.0.0.1", port: int = 7860, share: bool = False, limits: Limits = Limits(),
-           defaults: dict | None = None, block: bool = True):
+def launch(
+    tts,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    limits: Limits = Limits(),
+    defaults: dict | None = None,
+    block: bool = True,
+):
     demo = build_demo(tts, limits, defaults)
-    demo.launch(server_name=host, server_port=port, share=share, max_file_size=limits.max_upload,
-                prevent_thread_lock=not block, show_error=True)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        max_file_size=limits.max_upload,
+        prevent_thread_lock=not block,
+        show_error=True,
+    )
     return demo

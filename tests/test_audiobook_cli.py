@@ -1,4 +1,5 @@
 """`latentlm-tts audiobook` end to end with a tiny random model: accounting, and a run killed midway."""
+
 import json
 import os
 import signal
@@ -8,9 +9,9 @@ import time
 
 import pytest
 import soundfile as sf
-
 from conftest import tone
 from tiny_model import make_tiny_checkpoint
+
 from tts.cli.main import main
 from tts.text import normalize
 
@@ -36,15 +37,29 @@ The end came on March 3rd, 2021, at 7:45 a.m.
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("book")
-    ckpt = make_tiny_checkpoint(d / "ckpt", stop_bias=2.0)  # stops after a few frames on average
+    make_tiny_checkpoint(d / "ckpt", stop_bias=2.0)  # stops after a few frames on average
     sf.write(d / "voice.wav", tone(2.0, SR), SR)
     (d / "book.md").write_text(BOOK)
     return d
 
 
 def args(d, out, *extra):
-    return ["audiobook", str(d / "book.md"), "--voice", str(d / "voice.wav"), "--ckpt", str(d / "ckpt"),
-            "--out-dir", str(out), "--batch-size", "2", "--steps", "2", "--no-progress", *extra]
+    return [
+        "audiobook",
+        str(d / "book.md"),
+        "--voice",
+        str(d / "voice.wav"),
+        "--ckpt",
+        str(d / "ckpt"),
+        "--out-dir",
+        str(out),
+        "--batch-size",
+        "2",
+        "--steps",
+        "2",
+        "--no-progress",
+        *extra,
+    ]
 
 
 def words(text):
@@ -67,11 +82,17 @@ def test_every_sentence_of_the_book_is_in_the_manifest(setup, capsys):
 
 
 def test_bad_input_is_one_line(setup, capsys):
-    assert main(["audiobook", str(setup / "missing.md"), "--voice", str(setup / "voice.wav"),
-                 "--ckpt", str(setup / "ckpt")]) == 2
+    assert (
+        main(
+            ["audiobook", str(setup / "missing.md"), "--voice", str(setup / "voice.wav"), "--ckpt", str(setup / "ckpt")]
+        )
+        == 2
+    )
     assert "no such file" in capsys.readouterr().err
-    assert main(["audiobook", str(setup / "book.md"), "--voice", str(setup / "nope.wav"),
-                 "--ckpt", str(setup / "ckpt")]) == 2
+    assert (
+        main(["audiobook", str(setup / "book.md"), "--voice", str(setup / "nope.wav"), "--ckpt", str(setup / "ckpt")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "no such voice prompt file" in err and len(err.strip().splitlines()) == 1
 

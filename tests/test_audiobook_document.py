@@ -11,8 +11,12 @@ def write(tmp_path, name, text):
 
 
 def test_txt_chapters_from_headings(tmp_path):
-    p = write(tmp_path, "book.txt", "A short preface line.\n\nCHAPTER I\n\nIt was a dark night.\nThe wind blew.\n\n"
-              "Second paragraph.\n\nChapter 2: The Morning\n\nThe sun rose.\n")
+    p = write(
+        tmp_path,
+        "book.txt",
+        "A short preface line.\n\nCHAPTER I\n\nIt was a dark night.\nThe wind blew.\n\n"
+        "Second paragraph.\n\nChapter 2: The Morning\n\nThe sun rose.\n",
+    )
     book = read_book(p)
     assert [c.title for c in book.chapters] == ["book", "CHAPTER I", "Chapter 2: The Morning"]
     assert book.chapters[0].paragraphs == ["A short preface line."]
@@ -32,8 +36,10 @@ def test_a_sentence_starting_with_chapter_is_not_a_heading_when_it_spans_lines(t
 
 
 def test_markdown_chapters_inline_markup_and_code(tmp_path):
-    md = ("# Part One\n\nSome *emphasis* and a [link](http://x) here.\n\n- a list item\n\n"
-          "### A subheading\n\n```python\nprint('code')\n```\n\n## Part Two\n\n> A quote.\n")
+    md = (
+        "# Part One\n\nSome *emphasis* and a [link](http://x) here.\n\n- a list item\n\n"
+        "### A subheading\n\n```python\nprint('code')\n```\n\n## Part Two\n\n> A quote.\n"
+    )
     book = read_book(write(tmp_path, "b.md", md))
     assert [c.title for c in book.chapters] == ["Part One", "Part Two"]
     assert book.chapters[0].paragraphs == ["Some emphasis and a link here.", "a list item", "A subheading"]
@@ -66,12 +72,15 @@ def test_epub_chapters(tmp_path):
     assert parsed.chapters[1].paragraphs == ["Bye."]
 
 
-@pytest.mark.parametrize("name, content, match", [
-    ("missing.txt", None, "no such file"),
-    ("b.pdf", "x", "unsupported book format"),
-    ("empty.md", "\n\n   \n", "no text"),
-    ("bad.epub", "not a zip", "cannot read this file as EPUB"),
-])
+@pytest.mark.parametrize(
+    "name, content, match",
+    [
+        ("missing.txt", None, "no such file"),
+        ("b.pdf", "x", "unsupported book format"),
+        ("empty.md", "\n\n   \n", "no text"),
+        ("bad.epub", "not a zip", "cannot read this file as EPUB"),
+    ],
+)
 def test_bad_books(tmp_path, name, content, match):
     p = tmp_path / name
     if content is not None:

@@ -2,12 +2,12 @@
 
 The end-to-end tests with a real (tiny) model are in test_audiobook_cli.py.
 """
+
 import json
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
-import pytest
 
 from tts.audiobook.render import render_book
 
@@ -52,15 +52,18 @@ BOOK = "# One\n\nFirst sentence. Second sentence.\n\nNew paragraph here.\n\n# Tw
 def render(tmp_path, tts, book_text=BOOK, out="out", **kw):
     p = tmp_path / "book.md"
     p.write_text(book_text)
-    return render_book(tts, p, tmp_path / out, split=split, settings={"v": 1}, seed=3, batch_size=2,
-                       progress=False, **kw)
+    return render_book(
+        tts, p, tmp_path / out, split=split, settings={"v": 1}, seed=3, batch_size=2, progress=False, **kw
+    )
 
 
 def test_every_sentence_is_in_the_manifest(tmp_path):
     m = render(tmp_path, FakeTTS())
     texts = [[e["text"] for e in ch["chunks"]] for ch in m["chapters"]]
-    assert texts == [["One."] + split("First sentence. Second sentence.") + ["New paragraph here."],
-                     ["Two."] + split("SILENT one. RUNAWAY two. Last.")]
+    assert texts == [
+        ["One."] + split("First sentence. Second sentence.") + ["New paragraph here."],
+        ["Two."] + split("SILENT one. RUNAWAY two. Last."),
+    ]
     on_disk = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert on_disk["chapters"] == m["chapters"]
     assert [ch["file"] for ch in m["chapters"]] == ["01-one.wav", "02-two.wav"]

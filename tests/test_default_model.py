@@ -25,7 +25,7 @@ def test_readme_say_command_with_the_bundled_model_and_example_voice(tmp_path):
     assert main(["say", "Hello from LatentLM.", "--voice", str(ROOT / "demo/examples/voice1.wav"), "-o", str(out)]) == 0
     audio, sr = sf.read(out)
     assert sr == 24000 and 0.5 < len(audio) / sr < 10.0
-    assert np.sqrt(np.mean(audio ** 2)) > 1e-3  # not silence
+    assert np.sqrt(np.mean(audio**2)) > 1e-3  # not silence
 
 
 def test_from_pretrained_default_loads_float32_weights():

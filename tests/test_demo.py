@@ -1,4 +1,5 @@
 """The Gradio demo on a live localhost server: through gradio_client and through a real browser."""
+
 import os
 import shutil
 import socket
@@ -8,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import tone
 from tiny_model import make_tiny_checkpoint
 
@@ -66,12 +66,15 @@ def test_client_synthesizes_with_an_uploaded_prompt(client, files):
     assert Path(image_path).stat().st_size > 0
 
 
-@pytest.mark.parametrize("text, voice, message", [
-    ("", "voice.wav", "enter some text"),
-    ("x" * 201, "voice.wav", "limit here is 200"),
-    ("Hello.", "silent.wav", "silent"),
-    ("Hello.", "notes.wav", "cannot read this file as audio"),
-])
+@pytest.mark.parametrize(
+    "text, voice, message",
+    [
+        ("", "voice.wav", "enter some text"),
+        ("x" * 201, "voice.wav", "limit here is 200"),
+        ("Hello.", "silent.wav", "silent"),
+        ("Hello.", "notes.wav", "cannot read this file as audio"),
+    ],
+)
 def test_bad_inputs_are_reported_and_the_server_keeps_serving(client, files, text, voice, message):
     from gradio_client.exceptions import AppError
 
@@ -90,9 +93,18 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield b
         b.close()
 
@@ -145,6 +157,7 @@ def test_streaming_handler_sends_chunks_then_the_whole_result(tmp_path, files):
     chunks = np.concatenate([o[0][1] for o in live])
     sr, whole = final[1]
     assert sr == SR and np.array_equal(chunks, whole)
-    assert np.allclose(whole, tts.synthesize("Hello there.", voice=str(files / "voice.wav"), steps=2, seed=0).samples,
-                       atol=1e-6)
+    assert np.allclose(
+        whole, tts.synthesize("Hello there.", voice=str(files / "voice.wav"), steps=2, seed=0).samples, atol=1e-6
+    )
     assert final[2].ndim == 3  # the spectrogram image

@@ -3,11 +3,11 @@
 import logging
 
 import torch
+from test_lm import scrambled
 
 from tts.config import preset
 from tts.engine import GUARD_FACTOR, GUARD_MARGIN, Engine, SpeechRequest, max_new_frames
 from tts.layout import build_sequence, collate
-from test_lm import scrambled
 
 D = 32
 
@@ -87,8 +87,11 @@ def test_negative_sequence_never_sees_text_or_voice(monkeypatch):
     assert batch.is_latent[3:5].sum() == 0 and batch.is_latent[5].sum() == 4
     seen = []
     real_sample = eng.model.head.sample
-    monkeypatch.setattr(eng.model.head, "sample",
-                        lambda cond, noise, steps, neg, w: seen.append(neg.clone()) or real_sample(cond, noise, steps, neg, w))
+    monkeypatch.setattr(
+        eng.model.head,
+        "sample",
+        lambda cond, noise, steps, neg, w: seen.append(neg.clone()) or real_sample(cond, noise, steps, neg, w),
+    )
     req = requests()[2]
     req.max_frames = 4
     out = eng.generate([req], gens([5]), steps=2, cfg_scale=2.0).latents[0]

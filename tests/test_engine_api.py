@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from conftest import tone
 from tiny_model import make_tiny_checkpoint
+
 from tts.api import TTS, Audio
 from tts.cli.main import main
 from tts.config import preset
@@ -24,8 +24,15 @@ SR = 24000
 def ckpt(tmp_path_factory):
     """A tiny LatentLM (stop head biased to end after a few frames) + tiny σ-VAE checkpoint."""
     tok = PhonemeTokenizer()
-    ids = dict(pad_id=tok.pad_id, bos_id=tok.bos_id, voice_id=tok.voice_id, voice_end_id=tok.voice_end_id,
-               text_id=tok.text_id, text_end_id=tok.text_end_id, speech_id=tok.speech_id)
+    ids = dict(
+        pad_id=tok.pad_id,
+        bos_id=tok.bos_id,
+        voice_id=tok.voice_id,
+        voice_end_id=tok.voice_end_id,
+        text_id=tok.text_id,
+        text_end_id=tok.text_end_id,
+        speech_id=tok.speech_id,
+    )
     torch.manual_seed(0)
     model = LatentLM(preset("tiny", vocab_size=len(tok), **ids))
     with torch.no_grad():
@@ -85,22 +92,39 @@ def test_bad_prompts_are_refused(tts, tmp_path):
 
 def test_say_writes_a_wav(ckpt, tmp_path, capsys):
     out = tmp_path / "out.wav"
-    code = main(["say", "Hello world.", "--ckpt", str(ckpt), "--voice", str(voice_file(tmp_path, 2.0)),
-                 "--steps", "2", "--seed", "1", "-o", str(out)])
+    code = main(
+        [
+            "say",
+            "Hello world.",
+            "--ckpt",
+            str(ckpt),
+            "--voice",
+            str(voice_file(tmp_path, 2.0)),
+            "--steps",
+            "2",
+            "--seed",
+            "1",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     audio, sr = sf.read(out)
     assert sr == SR and len(audio) > SR // 2 and np.isfinite(audio).all()
     assert "length guard" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing_prompt", "no such audio file"),
-    ("silent_prompt", "silent"),
-    ("empty_text", "text is empty"),
-    ("corrupt_ckpt", "corrupt weights"),
-    ("corrupt_vae", "corrupt σ-VAE weights"),
-    ("no_ckpt", "no such checkpoint"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing_prompt", "no such audio file"),
+        ("silent_prompt", "silent"),
+        ("empty_text", "text is empty"),
+        ("corrupt_ckpt", "corrupt weights"),
+        ("corrupt_vae", "corrupt σ-VAE weights"),
+        ("no_ckpt", "no such checkpoint"),
+    ],
+)
 def test_say_bad_input_is_one_line(ckpt, tmp_path, capsys, case, message):
     args = {"text": "Hello.", "--ckpt": str(ckpt)}
     if case == "missing_prompt":
@@ -140,6 +164,7 @@ def test_array_prompts_get_the_file_checks(tts):
 
 def test_half_precision_package_is_smaller_and_loads_back(tmp_path):
     from recipes.synthetic.package import package
+
     make_tiny_checkpoint(tmp_path / "full", stop_bias=-50.0)
     report = package(tmp_path / "full", tmp_path / "pkg")
     full = sum(p.stat().st_size for p in (tmp_path / "full").rglob("*.safetensors"))

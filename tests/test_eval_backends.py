@@ -1,4 +1,5 @@
 """Evaluation backends: the offline ones on real speech, the hub ones on tiny random models saved locally."""
+
 import json
 import os
 
@@ -21,14 +22,17 @@ def beckett():
 BECKETT_TEXT = "Ever tried. Ever failed. No matter. Try again. Fail again. Fail better."
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Hello, World!", "hello world"),
-    ("I paid $3.50.", "i paid three dollars and fifty cents"),
-    ("It's the 2nd time", "it's the second time"),
-    ("state-of-the-art", "state of the art"),
-    ("'quoted' words", "quoted words"),
-    ("  spaced   out  ", "spaced out"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Hello, World!", "hello world"),
+        ("I paid $3.50.", "i paid three dollars and fifty cents"),
+        ("It's the 2nd time", "it's the second time"),
+        ("state-of-the-art", "state of the art"),
+        ("'quoted' words", "quoted words"),
+        ("  spaced   out  ", "spaced out"),
+    ],
+)
 def test_wer_normaliser(text, expected):
     assert normalize_for_wer(text) == expected
 
@@ -64,14 +68,28 @@ def test_resemblyzer_same_speaker_scores_above_another_voice(beckett):
     assert cosine(first, second) > cosine(first, enc.embed(other, lib.sample_rate)) + 0.1
 
 
-TINY_WAV2VEC = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                    conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 8),
-                    num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+TINY_WAV2VEC = dict(
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    conv_dim=(16, 16),
+    conv_stride=(5, 4),
+    conv_kernel=(10, 8),
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=2,
+)
 
 
 def test_hubert_backend_loads_a_local_checkpoint(tmp_path):
     import torch
-    from transformers import HubertConfig, HubertForCTC, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2Processor
+    from transformers import (
+        HubertConfig,
+        HubertForCTC,
+        Wav2Vec2CTCTokenizer,
+        Wav2Vec2FeatureExtractor,
+        Wav2Vec2Processor,
+    )
 
     torch.manual_seed(0)
     vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4, **{c: i + 5 for i, c in enumerate("ABCDEFGH")}}

@@ -5,8 +5,17 @@ import numpy as np
 import pytest
 
 from tts.cli.main import main
-from tts.eval.protocol import (Clip, Utterance, align_words, load_or_build_lists, prefix_cut, select,
-                               setting_a, setting_b, utterances_from_cuts)
+from tts.eval.protocol import (
+    Clip,
+    Utterance,
+    align_words,
+    load_or_build_lists,
+    prefix_cut,
+    select,
+    setting_a,
+    setting_b,
+    utterances_from_cuts,
+)
 from tts.eval.score import GROUND_TRUTH, Score, format_table, summarize
 
 
@@ -25,8 +34,16 @@ def utt(uid, speaker, seconds):
 
 
 def test_setting_a_prompts_with_the_previous_utterance_of_the_same_speaker():
-    utts = select([utt("1-0", "1", 5), utt("1-1", "1", 6), utt("1-2", "1", 12), utt("2-0", "2", 5),
-                   utt("3-0", "3", 4.5), utt("3-1", "3", 9)])
+    utts = select(
+        [
+            utt("1-0", "1", 5),
+            utt("1-1", "1", 6),
+            utt("1-2", "1", 12),
+            utt("2-0", "2", 5),
+            utt("3-0", "3", 4.5),
+            utt("3-1", "3", 9),
+        ]
+    )
     assert [u.id for u in utts] == ["1-0", "1-1", "2-0", "3-0", "3-1"]  # 12 s is outside 4-10 s
     items = setting_a(utts)
     prompts = {it.id: it.prompt.path for it in items}
@@ -60,9 +77,11 @@ def test_the_table_has_the_ground_truth_first_and_a_corpus_wer():
     def score(sid, system, ref, hyp, sim):
         return Score(sid, "A", system, "1", 5.0, 0.0, sim, ref, hyp)
 
-    scores = [score("x", "LatentLM", "one two three four", "one two three", 0.5),
-              score("y", "LatentLM", "five six", "five six", 0.7),
-              score("x", GROUND_TRUTH, "one two three four", "one two three four", 0.9)]
+    scores = [
+        score("x", "LatentLM", "one two three four", "one two three", 0.5),
+        score("y", "LatentLM", "five six", "five six", 0.7),
+        score("x", GROUND_TRUTH, "one two three four", "one two three four", 0.9),
+    ]
     rows = summarize(scores, {"A": 3})
     assert [r["system"] for r in rows] == [GROUND_TRUTH, "LatentLM"]
     assert rows[1]["wer"] == pytest.approx(100 / 6) and rows[1]["sim"] == pytest.approx(0.6)
@@ -71,8 +90,25 @@ def test_the_table_has_the_ground_truth_first_and_a_corpus_wer():
 
 
 def test_eval_command_scores_the_ground_truth(unseen, tmp_path, capsys):
-    code = main(["eval", "--manifest", str(unseen), "--out", str(tmp_path), "--settings", "A", "--limit", "2",
-                 "--min-seconds", "0", "--max-seconds", "30", "--asr", "pocketsphinx"])
+    code = main(
+        [
+            "eval",
+            "--manifest",
+            str(unseen),
+            "--out",
+            str(tmp_path),
+            "--settings",
+            "A",
+            "--limit",
+            "2",
+            "--min-seconds",
+            "0",
+            "--max-seconds",
+            "30",
+            "--asr",
+            "pocketsphinx",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     row = next(line for line in out.splitlines() if "ground truth" in line)
@@ -99,6 +135,7 @@ def test_eval_command_names_every_backend():
 
 def test_spread_takes_items_round_robin_over_speakers():
     from tts.eval.protocol import Clip, TestItem, spread
+
     items = [TestItem(f"{s}-{i}", "A", s, "w", Clip("x.wav"), Clip("y.wav"), None) for s in "abc" for i in range(4)]
     picked = spread(items, 5)
     assert [it.id for it in picked] == ["a-0", "a-1", "b-0", "b-1", "c-0"]
@@ -116,8 +153,11 @@ def test_limited_setting_b_aligns_only_what_it_keeps_round_robin_over_speakers(m
 
     monkeypatch.setattr(protocol, "align_words", fake_align)
     monkeypatch.setattr(Clip, "load", lambda self, sample_rate: np.zeros(8, np.float32))
-    utts = [Utterance(f"{spk}-{i}", spk, "fails" if (spk, i) == ("s1", 0) else "one two three",
-                      Clip("x.flac", 0.0, 5.0)) for spk in ("s1", "s2", "s3") for i in range(4)]
+    utts = [
+        Utterance(f"{spk}-{i}", spk, "fails" if (spk, i) == ("s1", 0) else "one two three", Clip("x.flac", 0.0, 5.0))
+        for spk in ("s1", "s2", "s3")
+        for i in range(4)
+    ]
     items, skipped = protocol.setting_b(utts, 3.0, limit=4)
     assert [it.id for it in items] == ["s1-1", "s2-0", "s2-1", "s3-0"]  # s1-0 fails; the next round takes s1-1
     assert skipped == ["s1-0"] and len(calls) == 5  # not all 12

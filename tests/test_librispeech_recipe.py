@@ -19,12 +19,41 @@ RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "librispeech"
 
 def run_recipe(tmp_path, corpus, *options) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(RECIPE.parent.parent)}
-    cmd = ["bash", str(RECIPE / "run.sh"), "--corpus", str(corpus), "--vae", str(tmp_path / "vae"),
-           "--manifests", str(tmp_path / "manifests"), "--latents", str(tmp_path / "latents"),
-           "--exp", str(tmp_path / "exp"), "--preset", "tiny", "--steps", "3", "--batch-size", "4",
-           "--extra-train-args", "--no-tensorboard --threads 1", "--test-part", "test-unseen",
-           "--min-seconds", "0", "--max-seconds", "30", "--prefix-seconds", "1.5", "--eval-limit", "2",
-           "--asr", "pocketsphinx", *options]
+    cmd = [
+        "bash",
+        str(RECIPE / "run.sh"),
+        "--corpus",
+        str(corpus),
+        "--vae",
+        str(tmp_path / "vae"),
+        "--manifests",
+        str(tmp_path / "manifests"),
+        "--latents",
+        str(tmp_path / "latents"),
+        "--exp",
+        str(tmp_path / "exp"),
+        "--preset",
+        "tiny",
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--extra-train-args",
+        "--no-tensorboard --threads 1",
+        "--test-part",
+        "test-unseen",
+        "--min-seconds",
+        "0",
+        "--max-seconds",
+        "30",
+        "--prefix-seconds",
+        "1.5",
+        "--eval-limit",
+        "2",
+        "--asr",
+        "pocketsphinx",
+        *options,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
 
 
@@ -67,8 +96,13 @@ def test_stage_outputs_are_a_dataset_a_checkpoint_and_per_utterance_scores(recip
 
 def test_stages_have_help():
     for script in ("prepare", "extract", "train", "synthesize", "score"):
-        done = subprocess.run([sys.executable, str(RECIPE / f"{script}.py"), "--help"], capture_output=True,
-                              text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(RECIPE.parent.parent)})
+        done = subprocess.run(
+            [sys.executable, str(RECIPE / f"{script}.py"), "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(RECIPE.parent.parent)},
+        )
         assert done.returncode == 0 and "usage" in done.stdout, (script, done.stderr[-500:])
 
 
@@ -82,8 +116,24 @@ def test_resynthesis_writes_the_codecs_reconstruction_of_each_target(recipe_run,
     tmp, done = recipe_run
     assert done.returncode == 0, done.stderr[-3000:]
     out = tmp_path / "ceiling"
-    synthesize(["--resynthesis", str(tmp / "exp"), "--manifest", str(tmp / "manifests" / "cuts_test-unseen.jsonl.gz"),
-                "--out", str(out), "--settings", "A", "--min-seconds", "0", "--max-seconds", "30", "--limit", "2"])
+    synthesize(
+        [
+            "--resynthesis",
+            str(tmp / "exp"),
+            "--manifest",
+            str(tmp / "manifests" / "cuts_test-unseen.jsonl.gz"),
+            "--out",
+            str(out),
+            "--settings",
+            "A",
+            "--min-seconds",
+            "0",
+            "--max-seconds",
+            "30",
+            "--limit",
+            "2",
+        ]
+    )
     items = read_lists(out, ("A",), 2)["A"]
     vae = SigmaVAE.from_pretrained(tmp / "exp" / "vae")
     for item in items:

@@ -17,10 +17,32 @@ TRAIN = Path(__file__).resolve().parent.parent / "recipes" / "librispeech" / "tr
 
 
 def torchrun(tmp_path, *extra) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           str(TRAIN), "--vae", str(tmp_path / "vae"), "--data", str(tmp_path / "data"), "--out",
-           str(tmp_path / "lm"), "--preset", "tiny", "--steps", "4", "--batch-size", "2", "--threads", "1",
-           "--no-tensorboard", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29533",
+        str(TRAIN),
+        "--vae",
+        str(tmp_path / "vae"),
+        "--data",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "lm"),
+        "--preset",
+        "tiny",
+        "--steps",
+        "4",
+        "--batch-size",
+        "2",
+        "--threads",
+        "1",
+        "--no-tensorboard",
+        *extra,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(TRAIN.parents[2])}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
 

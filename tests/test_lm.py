@@ -63,13 +63,27 @@ def test_kv_cache_steps_equal_full_forward():
     batch = collate([example(cfg), example(cfg, n_text=7, n_voice=0, seed=1)], pad_left=True)
     full = model.forward_batch(batch)  # (B, L, H)
     cache = KVCache(cfg, 2, 64, "cpu")
-    first = model(batch.tokens[:, :9], batch.latents[:, :9], batch.is_latent[:, :9], batch.positions[:, :9],
-                  batch.valid[:, :9], cache=cache)
+    first = model(
+        batch.tokens[:, :9],
+        batch.latents[:, :9],
+        batch.is_latent[:, :9],
+        batch.positions[:, :9],
+        batch.valid[:, :9],
+        cache=cache,
+    )
     steps = [first]
     for i in range(9, batch.tokens.shape[1]):
         sl = slice(i, i + 1)
-        steps.append(model(batch.tokens[:, sl], batch.latents[:, sl], batch.is_latent[:, sl],
-                           batch.positions[:, sl], batch.valid[:, sl], cache=cache))
+        steps.append(
+            model(
+                batch.tokens[:, sl],
+                batch.latents[:, sl],
+                batch.is_latent[:, sl],
+                batch.positions[:, sl],
+                batch.valid[:, sl],
+                cache=cache,
+            )
+        )
     valid = batch.valid
     torch.testing.assert_close(torch.cat(steps, 1)[valid], full[valid], atol=1e-5, rtol=1e-5)
 
@@ -96,8 +110,11 @@ def test_losses_are_finite_and_train():
     cfg = preset("tiny", uncond_prob=0.0)
     torch.manual_seed(0)
     model = LatentLM(cfg)
-    seqs = [example(cfg, n_text=4, n_speech=9, seed=4), example(cfg, n_text=6, n_voice=0, n_speech=7, seed=5),
-            build_sequence(cfg, None, None, torch.randn(5, 32))]
+    seqs = [
+        example(cfg, n_text=4, n_speech=9, seed=4),
+        example(cfg, n_text=6, n_voice=0, n_speech=7, seed=5),
+        build_sequence(cfg, None, None, torch.randn(5, 32)),
+    ]
     batch = collate(seqs, pad_left=False)
     text = torch.nn.utils.rnn.pad_sequence([s.tokens[s.is_latent.logical_not()][:4] for s in seqs], batch_first=True)
     args = (batch, torch.tensor([9, 7, 5]), text, torch.tensor([4, 4, 4]), torch.tensor([True, True, False]))

@@ -15,13 +15,13 @@ import onnx
 import pytest
 import soundfile as sf
 import torch
-
 from conftest import tone
 from tiny_model import make_tiny_checkpoint
+
 from tts.api import TTS
 from tts.cli.main import main
 from tts.engine import SpeechRequest as TorchRequest
-from tts.onnx.engine import NoiseReplay, OnnxEngine, SpeechRequest
+from tts.onnx.engine import NoiseReplay, SpeechRequest
 from tts.onnx.export import GRAPHS, export_onnx
 from tts.onnx.runtime import OnnxTTS, StreamDecoder
 from tts.sampler import cosine_alphas_cumprod, dpm_solver_2m_table
@@ -79,9 +79,16 @@ def test_engine_latents_match_torch_for_the_same_noise(torch_tts, onnx_tts, step
     g = torch.Generator().manual_seed(0)
     voice, prompt = torch.randn(7, 32, generator=g), torch.randn(4, 32, generator=g)
     texts = [torch.randint(8, 60, (n,), generator=g) for n in (5, 9, 14)]
-    t_reqs = [TorchRequest(texts[0], voice=voice), TorchRequest(texts[1], prompt=prompt, rate=1.3), TorchRequest(texts[2])]
-    o_reqs = [SpeechRequest(texts[0].numpy(), voice=voice.numpy()),
-              SpeechRequest(texts[1].numpy(), prompt=prompt.numpy(), rate=1.3), SpeechRequest(texts[2].numpy())]
+    t_reqs = [
+        TorchRequest(texts[0], voice=voice),
+        TorchRequest(texts[1], prompt=prompt, rate=1.3),
+        TorchRequest(texts[2]),
+    ]
+    o_reqs = [
+        SpeechRequest(texts[0].numpy(), voice=voice.numpy()),
+        SpeechRequest(texts[1].numpy(), prompt=prompt.numpy(), rate=1.3),
+        SpeechRequest(texts[2].numpy()),
+    ]
     seeds = [11, 12, 13]
     ref = torch_tts.engine.generate(t_reqs, [torch.Generator().manual_seed(s) for s in seeds], steps, cfg_scale)
     out = onnx_tts.engine.generate(o_reqs, [NoiseReplay(torch_noise(s)) for s in seeds], steps, cfg_scale)
@@ -110,7 +117,7 @@ def test_vae_graphs_match_torch_and_streaming_equals_full(torch_tts, onnx_tts):
     states = onnx_tts.config["vae"]["decoder_states"]
     full = StreamDecoder(onnx_tts.sessions["vae_decoder"], states, 2).push(z)
     decoder = StreamDecoder(onnx_tts.sessions["vae_decoder"], states, 2)
-    streamed = np.concatenate([decoder.push(z[:, i:i + k]) for i, k in ((0, 1), (1, 3), (4, 1), (5, 4))], axis=1)
+    streamed = np.concatenate([decoder.push(z[:, i : i + k]) for i, k in ((0, 1), (1, 3), (4, 1), (5, 4))], axis=1)
     assert full.shape == ref.shape == streamed.shape
     assert np.abs(full - ref).max() < TOL and np.abs(streamed - full).max() < 1e-5
 
@@ -118,8 +125,9 @@ def test_vae_graphs_match_torch_and_streaming_equals_full(torch_tts, onnx_tts):
 def test_onnx_tts_audio_matches_torch_tts_for_the_same_noise(torch_tts, onnx_tts, tmp_path, monkeypatch):
     voice = tmp_path / "voice.wav"
     sf.write(voice, tone(2.0, SR), SR)
-    monkeypatch.setattr(OnnxTTS, "_noise", staticmethod(lambda seed, n: [NoiseReplay(torch_noise(seed + i))
-                                                                         for i in range(n)]))
+    monkeypatch.setattr(
+        OnnxTTS, "_noise", staticmethod(lambda seed, n: [NoiseReplay(torch_noise(seed + i)) for i in range(n)])
+    )
     text = "Hello there. This is a second sentence."
     for voice_text in (None, "a tone"):
         ref = torch_tts.synthesize(text, voice=voice, voice_text=voice_text, seed=5, steps=4)
@@ -208,11 +216,31 @@ def test_fp16_step_graph_keeps_float32_io_and_stays_close(export_dir, tmp_path):
 
 def test_eval_command_scores_an_onnx_export(export_dir, tiny_corpus, tmp_path, capsys):
     from recipes.librispeech.prepare import prepare
+
     prepare(tiny_corpus, tmp_path / "manifests", parts=["test-unseen"])
     out = tmp_path / "eval"
-    code = main(["eval", "--onnx", str(export_dir), "--manifest", str(tmp_path / "manifests" / "cuts_test-unseen.jsonl.gz"),
-                 "--out", str(out), "--settings", "A", "--limit", "1", "--min-seconds", "0", "--max-seconds", "30",
-                 "--asr", "pocketsphinx", "--no-ground-truth"])
+    code = main(
+        [
+            "eval",
+            "--onnx",
+            str(export_dir),
+            "--manifest",
+            str(tmp_path / "manifests" / "cuts_test-unseen.jsonl.gz"),
+            "--out",
+            str(out),
+            "--settings",
+            "A",
+            "--limit",
+            "1",
+            "--min-seconds",
+            "0",
+            "--max-seconds",
+            "30",
+            "--asr",
+            "pocketsphinx",
+            "--no-ground-truth",
+        ]
+    )
     table = capsys.readouterr().out
     assert code == 0
     assert len(list((out / "A").glob("*.wav"))) == 1

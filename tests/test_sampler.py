@@ -16,8 +16,12 @@ def toy_model(x, t):
 
 def diffusers_sample(x, steps):
     sched = DPMSolverMultistepScheduler(
-        num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", algorithm_type="dpmsolver++",
-        solver_order=2, prediction_type="v_prediction")
+        num_train_timesteps=1000,
+        beta_schedule="squaredcos_cap_v2",
+        algorithm_type="dpmsolver++",
+        solver_order=2,
+        prediction_type="v_prediction",
+    )
     sched.set_timesteps(steps)
     for t in sched.timesteps:
         x = sched.step(toy_model(x, float(t)), t, x).prev_sample

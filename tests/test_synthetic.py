@@ -150,7 +150,9 @@ def test_text_filter_and_librispeech_transcript():
     assert not is_usable("Too short here.")
     assert not is_usable("He was drunk again when he finally came home.")
     assert not is_usable("The caf\u00e9 was closed on Monday afternoon again.")
-    assert librispeech_transcript("It's a test, Doctor O'Neil -- 'quoted' too!") == "IT'S A TEST DOCTOR O'NEIL QUOTED TOO"
+    assert (
+        librispeech_transcript("It's a test, Doctor O'Neil -- 'quoted' too!") == "IT'S A TEST DOCTOR O'NEIL QUOTED TOO"
+    )
 
 
 def test_moonshine_transcribes_an_espeak_sentence():
@@ -190,8 +192,10 @@ def test_similarity_statistics_separate_relations():
 def test_data_card_command_rebuilds_the_same_options(tmp_path):
     from recipes.synthetic.build import BuildConfig
     from recipes.synthetic.card import build_command
-    cfg = BuildConfig(out=tmp_path, hours=20.0, speakers=120, engines=("espeak", "mbrola"), qc=False,
-                      similarity=False, jobs=2)
+
+    cfg = BuildConfig(
+        out=tmp_path, hours=20.0, speakers=120, engines=("espeak", "mbrola"), qc=False, similarity=False, jobs=2
+    )
     args = build_command(cfg).split()
     assert args[:3] == ["python", "-m", "recipes.synthetic.build"]
     for flag in ["--no-qc", "--no-similarity", "--speakers", "--engines", "--hours"]:
@@ -202,8 +206,11 @@ def test_data_card_command_rebuilds_the_same_options(tmp_path):
 
 def test_transcripts_are_written_whole_so_stale_lines_cannot_survive(tmp_path):
     from recipes.synthetic.build import write_transcripts
-    records = [{"id": f"7-70-{i:04d}", "speaker": 7, "split": "train", "transcript": f"WORD {i}", "text": f"word {i}"}
-               for i in range(3)]
+
+    records = [
+        {"id": f"7-70-{i:04d}", "speaker": 7, "split": "train", "transcript": f"WORD {i}", "text": f"word {i}"}
+        for i in range(3)
+    ]
     folder = tmp_path / "train" / "7" / "70"
     folder.mkdir(parents=True)
     (folder / "7-70.trans.txt").write_text("7-70-0002 STALE LINE OF A KILLED RUN\n")

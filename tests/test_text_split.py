@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tts.text import normalize, phonemize, prepare, split_text
+from tts.text import phonemize, prepare, split_text
 from tts.text.split import chunk_text, split_sentences
 
 WORDS = (
@@ -45,7 +45,11 @@ def generated_text(n_words: int, seed: int = 0) -> str:
 def test_sentences():
     text = 'Hello there. How are you?\nI am fine, thanks! "Quoted." Doctor Smith is here... yes.'
     assert split_sentences(text) == [
-        "Hello there.", "How are you?", "I am fine, thanks!", '"Quoted."', "Doctor Smith is here... yes.",
+        "Hello there.",
+        "How are you?",
+        "I am fine, thanks!",
+        '"Quoted."',
+        "Doctor Smith is here... yes.",
     ]
     assert split_sentences("") == split_sentences("  \n\n ") == []
 
@@ -92,8 +96,10 @@ def test_twenty_thousand_words_are_split_and_phonemised_without_loss():
     start = time.perf_counter()
     chunks = chunk_text(normalized, max_phonemes=200)
     seconds = time.perf_counter() - start
-    print(f"\nsplit + phonemise: {n_words} words, {len(chunks)} chunks, {seconds:.2f} s, "
-          f"{1000 * seconds / n_words:.3f} s per 1000 words")
+    print(
+        f"\nsplit + phonemise: {n_words} words, {len(chunks)} chunks, {seconds:.2f} s, "
+        f"{1000 * seconds / n_words:.3f} s per 1000 words"
+    )
     assert " ".join(c.text for c in chunks).split() == normalized.split()
     assert all(len(c.phonemes) <= 200 or len(c.text.split()) == 1 for c in chunks)
     assert all(c.phonemes.strip() for c in chunks)

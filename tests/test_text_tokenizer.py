@@ -33,7 +33,7 @@ def test_espeak_output_for_varied_english_is_fully_covered(tok):
     sentences = [
         "The quick brown fox jumps over the lazy dog; it's a classic pangram!",
         "Judge the church's rhythm: measure, pleasure, thing, sing, and vision.",
-        "Would you, could you, in a house? \"Yes,\" said Sam (quietly)... why not?",
+        'Would you, could you, in a house? "Yes," said Sam (quietly)... why not?',
         "Bergsten's croissant, a rendezvous in Zürich, and a naïve façade in Utrecht.",
         "button, bottle, little, uh-oh, hmm, bathe, thy, azure, loch, genre",
     ]
@@ -71,8 +71,13 @@ def test_from_dict_keeps_a_stored_vocabulary_as_saved():
 
 @pytest.mark.parametrize(
     "bad",
-    [{}, {"type": "bpe", "tokens": []}, {"type": "phoneme", "tokens": ["a", "b"]},
-     {"type": "phoneme", "tokens": [*SPECIALS, "a", "a"]}, ["not", "a", "dict"]],
+    [
+        {},
+        {"type": "bpe", "tokens": []},
+        {"type": "phoneme", "tokens": ["a", "b"]},
+        {"type": "phoneme", "tokens": [*SPECIALS, "a", "a"]},
+        ["not", "a", "dict"],
+    ],
 )
 def test_from_dict_rejects_bad_configs(bad):
     with pytest.raises(InputError):

@@ -39,8 +39,17 @@ def make_corpus(root, n_utts=6, seed=0, min_len=8, max_len=15):
 
 
 def run_config(data, out, **kw):
-    base = dict(data=str(data), out=str(out), preset="tiny", batch_size=6, lr=3e-3, warmup=30,
-                save_every=10**6, tensorboard=False, progress=False)
+    base = dict(
+        data=str(data),
+        out=str(out),
+        preset="tiny",
+        batch_size=6,
+        lr=3e-3,
+        warmup=30,
+        save_every=10**6,
+        tensorboard=False,
+        progress=False,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -56,7 +65,7 @@ def test_dataset_round_trip_and_voice_prompt_from_another_utterance(tmp_path):
     voice = seq.latents[seq.is_latent][: int(seq.is_latent.sum()) - frames].numpy()
     assert 30 <= len(voice) <= min(75, len(utts[2].latents))  # 2-5 s at 15 Hz
     other = utts[2].latents  # speaker spk0 = utterances 0 and 2
-    assert any(np.array_equal(voice, other[s:s + len(voice)]) for s in range(len(other) - len(voice) + 1))
+    assert any(np.array_equal(voice, other[s : s + len(voice)]) for s in range(len(other) - len(voice) + 1))
     assert has_text and frames == len(utts[0].latents) and text.tolist() == utts[0].phonemes
 
 
@@ -73,7 +82,9 @@ def test_overfit_lowers_losses_and_generates_the_right_lengths(tmp_path):
     for z, u in zip(out.latents, utts):
         assert abs(len(z) - len(u.latents)) <= 0.2 * len(u.latents)
     assert all(out.stopped)
-    err = np.mean([np.mean((z[: len(u.latents)].numpy() - u.latents[: len(z)]) ** 2) for z, u in zip(out.latents, utts)])
+    err = np.mean(
+        [np.mean((z[: len(u.latents)].numpy() - u.latents[: len(z)]) ** 2) for z, u in zip(out.latents, utts)]
+    )
     assert err < 0.05 * np.var(np.concatenate([u.latents for u in utts]))  # content, not only length
 
 
@@ -90,9 +101,30 @@ def test_resume_is_exact(tmp_path):
 
 def test_two_process_gloo_run_under_torchrun(tmp_path):
     make_corpus(tmp_path / "data", n_utts=4)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "-m", "tts.train", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "ckpt"),
-           "--preset", "tiny", "--steps", "2", "--batch-size", "2", "--threads", "1", "--no-tensorboard"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29517",
+        "-m",
+        "tts.train",
+        "--data",
+        str(tmp_path / "data"),
+        "--out",
+        str(tmp_path / "ckpt"),
+        "--preset",
+        "tiny",
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--threads",
+        "1",
+        "--no-tensorboard",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -128,8 +160,16 @@ def test_init_warm_starts_from_a_checkpoint_and_rejects_another_shape(tmp_path):
     assert tuned[0]["diffusion"] < cold[0]["diffusion"]  # it starts where the first run left off
     assert tuned[0]["diffusion"] < first[0]["diffusion"]
     with pytest.raises(SystemExit, match="same --preset"):
-        train(run_config(tmp_path / "data", tmp_path / "other", steps=1, batch_size=3,
-                         init=str(tmp_path / "base"), model={"n_layers": 1}))
+        train(
+            run_config(
+                tmp_path / "data",
+                tmp_path / "other",
+                steps=1,
+                batch_size=3,
+                init=str(tmp_path / "base"),
+                model={"n_layers": 1},
+            )
+        )
 
 
 def test_saved_checkpoint_files_are_readable_by_others(tmp_path):

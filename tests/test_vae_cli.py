@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from test_vae_model import SR, D, speechlike
+
 from tts.cli import vae as vae_cli
 from tts.cli.main import main
 from vae_audio.model import SigmaVAE
@@ -91,8 +91,22 @@ def test_missing_checkpoint_is_a_clear_error(wav, tmp_path, capsys, monkeypatch)
 
 def test_console_command_exits_non_zero_without_traceback(ckpt, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "tts.cli.main", "vae", "decode", str(tmp_path / "nope.npy"), "-o", "x.wav", "--ckpt", str(ckpt)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tts.cli.main",
+            "vae",
+            "decode",
+            str(tmp_path / "nope.npy"),
+            "-o",
+            "x.wav",
+            "--ckpt",
+            str(ckpt),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"latentlm-tts vae: error: {tmp_path / 'nope.npy'}: no such latent file."]
+    assert result.stderr.strip().splitlines() == [
+        f"latentlm-tts vae: error: {tmp_path / 'nope.npy'}: no such latent file."
+    ]

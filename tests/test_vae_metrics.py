@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from test_vae_model import SR, speechlike
+
 from vae_audio.config import AudioConfig
 from vae_audio.metrics import CodecMetrics, MelDistance, compression_ratio, pesq_wb, stoi
 
@@ -45,5 +45,6 @@ def test_compression_ratio_and_table(signals):
 
 def test_limited_evaluation_spreads_over_the_list():
     from vae_audio.metrics import spaced
+
     assert spaced(10, 3) == [0, 4, 9]
     assert spaced(5, None) == list(range(5)) and spaced(3, 10) == [0, 1, 2]

@@ -54,7 +54,7 @@ def test_encoder_is_causal():
     with torch.no_grad():
         a, b = model.encode(x), model.encode(y)
     assert torch.equal(a[:, : t // HOP], b[:, : t // HOP])
-    assert (a[:, t // HOP:] - b[:, t // HOP:]).abs().amax(dim=(0, 2)).min() > 1e-4  # every later frame moves
+    assert (a[:, t // HOP :] - b[:, t // HOP :]).abs().amax(dim=(0, 2)).min() > 1e-4  # every later frame moves
 
 
 @pytest.mark.parametrize("head", ["istft", "upsample"])
@@ -67,7 +67,7 @@ def test_decoder_is_causal(head):
     with torch.no_grad():
         a, b = model.decode(z), model.decode(z2)
     assert torch.equal(a[:, : k * HOP], b[:, : k * HOP])
-    assert (a[:, k * HOP:(k + 1) * HOP] - b[:, k * HOP:(k + 1) * HOP]).abs().max() > 1e-5
+    assert (a[:, k * HOP : (k + 1) * HOP] - b[:, k * HOP : (k + 1) * HOP]).abs().max() > 1e-5
 
 
 @pytest.mark.parametrize("head", ["istft", "upsample"])
@@ -79,7 +79,7 @@ def test_streaming_decode_equals_full_decode(head):
     stream = model.stream_decoder(batch_size=2)
     chunks, i = [], 0
     for k in [1, 3, 0, 1, 5, 2, 5]:
-        out = stream.push(z[:, i:i + k])
+        out = stream.push(z[:, i : i + k])
         assert out.shape == (2, k * HOP)  # every sample of a pushed frame is emitted at once
         chunks.append(out)
         i += k
@@ -164,7 +164,7 @@ def test_streaming_encode_equals_full_encode():
     stream = model.stream_encoder(batch_size=2)
     chunks, i = [], 0
     for n in [100, 1500, 0, 3200, 7000, 5000, 30000]:
-        chunks.append(stream.push(x[:, i:i + n]))
+        chunks.append(stream.push(x[:, i : i + n]))
         i += n
     chunks.append(stream.flush())
     assert [c.shape[1] for c in chunks] == [0, 1, 0, 2, 4, 3, 9, 1]  # a frame as soon as its hop is complete
@@ -174,7 +174,9 @@ def test_streaming_encode_equals_full_encode():
 @pytest.mark.parametrize("sr, n_fft, n_mels", [(24000, 1024, 100), (24000, 512, 40), (16000, 400, 64)])
 def test_mel_filterbank_equals_librosa(sr, n_fft, n_mels):
     import librosa
+
     from vae_audio.spectral import mel_filterbank
+
     ours = mel_filterbank(sr, n_fft, n_mels).numpy()
     ref = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=0.0, fmax=sr / 2)
     assert ours.shape == ref.shape and np.abs(ours - ref).max() < 1e-7

@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import soundfile as sf
-
 from test_vae_model import SR, speechlike
+
 from vae_audio.data import AudioSource
 
 RUN = Path(__file__).resolve().parent.parent / "recipes" / "libritts" / "run.sh"
@@ -37,10 +37,33 @@ def test_recipe_prepares_trains_and_evaluates_on_a_libritts_tree(tmp_path):
     write_libritts(corpus, "train-clean-100", ["19", "26"], seed=0)
     n_test = write_libritts(corpus, "test-other", ["1688"], seed=10)
     exp = tmp_path / "exp"
-    cmd = ["bash", str(RUN), "--corpus", str(corpus), "--manifests", str(tmp_path / "manifests"), "--exp", str(exp),
-           "--preset", "tiny", "--steps", "3", "--batch-size", "2", "--crop-seconds", "0.5", "--stats-utterances", "3",
-           "--extra-train-args", "--num-workers 0 --threads 1 --stats-batches 1 --no-tensorboard"]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "OMP_NUM_THREADS": "1"}
+    cmd = [
+        "bash",
+        str(RUN),
+        "--corpus",
+        str(corpus),
+        "--manifests",
+        str(tmp_path / "manifests"),
+        "--exp",
+        str(exp),
+        "--preset",
+        "tiny",
+        "--steps",
+        "3",
+        "--batch-size",
+        "2",
+        "--crop-seconds",
+        "0.5",
+        "--stats-utterances",
+        "3",
+        "--extra-train-args",
+        "--num-workers 0 --threads 1 --stats-batches 1 --no-tensorboard",
+    ]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "OMP_NUM_THREADS": "1",
+    }
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "manifests" / "cuts_train.jsonl.gz").is_file()
@@ -57,7 +80,16 @@ def test_stage_0_reads_a_librispeech_layout_tree(tmp_path):
         sf.write(chapter / f"1688-142285-{i:04d}.flac", speechlike(1.0, seed=i), 16000)
         lines.append(f"1688-142285-{i:04d} A TEST UTTERANCE")
     (chapter / "1688-142285.trans.txt").write_text("\n".join(lines) + "\n")
-    cmd = ["bash", str(RUN), "--corpus", str(tmp_path / "LibriSpeech"), "--manifests", str(tmp_path / "m"), "--stop-stage", "0"]
+    cmd = [
+        "bash",
+        str(RUN),
+        "--corpus",
+        str(tmp_path / "LibriSpeech"),
+        "--manifests",
+        str(tmp_path / "m"),
+        "--stop-stage",
+        "0",
+    ]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-3000:]

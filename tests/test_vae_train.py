@@ -8,8 +8,8 @@ import sys
 import pytest
 import soundfile as sf
 import torch
-
 from test_vae_model import SR, speechlike
+
 from vae_audio import train
 from vae_audio.checkpoint import read_config
 from vae_audio.data import AudioSource
@@ -45,10 +45,33 @@ def test_tiny_model_halves_its_mel_loss_on_a_few_seconds_of_speech(corpus, tmp_p
     x = torch.stack([torch.from_numpy(source.load(i)) for i in range(len(source))])  # (3, 2 s)
     torch.manual_seed(0)  # the same initial weights train.py draws with --seed 0
     before = reconstruction_mel(SigmaVAE.from_preset("tiny"), x)
-    out = train.main(["--data", str(corpus), "--out", str(tmp_path / "run"), "--preset", "tiny", "--steps", "200",
-                      "--batch-size", "2", "--crop-seconds", "0.5", "--num-workers", "0", "--lr", "2e-3",
-                      "--log-every", "10", "--stats-batches", "2", "--no-tensorboard",
-                      "--set", 'loss={"warmup_steps": 100000}'])
+    out = train.main(
+        [
+            "--data",
+            str(corpus),
+            "--out",
+            str(tmp_path / "run"),
+            "--preset",
+            "tiny",
+            "--steps",
+            "200",
+            "--batch-size",
+            "2",
+            "--crop-seconds",
+            "0.5",
+            "--num-workers",
+            "0",
+            "--lr",
+            "2e-3",
+            "--log-every",
+            "10",
+            "--stats-batches",
+            "2",
+            "--no-tensorboard",
+            "--set",
+            'loss={"warmup_steps": 100000}',
+        ]
+    )
     trained = SigmaVAE.from_pretrained(out)
     after = reconstruction_mel(trained, x)
     assert after <= 0.5 * before, (before, after)
@@ -56,10 +79,42 @@ def test_tiny_model_halves_its_mel_loss_on_a_few_seconds_of_speech(corpus, tmp_p
 
 
 def torchrun(corpus, out, *extra):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "-m", "vae_audio.train", "--data", str(corpus), "--out", str(out), "--preset", "tiny", "--steps", "6",
-           "--batch-size", "2", "--crop-seconds", "0.5", "--num-workers", "0", "--threads", "1", "--log-every", "1",
-           "--save-every", "100", "--stats-batches", "1", "--no-tensorboard", "--set", 'loss={"warmup_steps": 2}', *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "vae_audio.train",
+        "--data",
+        str(corpus),
+        "--out",
+        str(out),
+        "--preset",
+        "tiny",
+        "--steps",
+        "6",
+        "--batch-size",
+        "2",
+        "--crop-seconds",
+        "0.5",
+        "--num-workers",
+        "0",
+        "--threads",
+        "1",
+        "--log-every",
+        "1",
+        "--save-every",
+        "100",
+        "--stats-batches",
+        "1",
+        "--no-tensorboard",
+        "--set",
+        'loss={"warmup_steps": 2}',
+        *extra,
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     return [json.loads(line) for line in (out / train.LOG_NAME).read_text().splitlines()]
@@ -80,11 +135,38 @@ def test_two_process_gloo_run_resumes_to_the_same_loss_trajectory(corpus, tmp_pa
 
 
 def test_decoder_fine_tune_from_a_checkpoint_keeps_the_latent_space(corpus, tmp_path, one_thread):
-    common = ["--data", str(corpus), "--preset", "tiny", "--batch-size", "2", "--crop-seconds", "0.5",
-              "--num-workers", "0", "--stats-batches", "1", "--no-tensorboard", "--set", 'loss={"warmup_steps": 1000}']
+    common = [
+        "--data",
+        str(corpus),
+        "--preset",
+        "tiny",
+        "--batch-size",
+        "2",
+        "--crop-seconds",
+        "0.5",
+        "--num-workers",
+        "0",
+        "--stats-batches",
+        "1",
+        "--no-tensorboard",
+        "--set",
+        'loss={"warmup_steps": 1000}',
+    ]
     base = train.main([*common, "--out", str(tmp_path / "base"), "--steps", "3"])
-    tuned = train.main([*common, "--out", str(tmp_path / "tuned"), "--steps", "3", "--lr", "1e-2",
-                        "--init", str(base), "--freeze-encoder"])
+    tuned = train.main(
+        [
+            *common,
+            "--out",
+            str(tmp_path / "tuned"),
+            "--steps",
+            "3",
+            "--lr",
+            "1e-2",
+            "--init",
+            str(base),
+            "--freeze-encoder",
+        ]
+    )
     a, b = SigmaVAE.from_pretrained(base), SigmaVAE.from_pretrained(tuned)
     for (name, p), q in zip(a.encoder.state_dict().items(), b.encoder.state_dict().values()):
         assert torch.equal(p, q), name

@@ -1,4 +1,5 @@
 """A random-initialised tiny TTS checkpoint for tests of everything built on the Python API."""
+
 import torch
 
 from tts.api import TTS
@@ -12,8 +13,15 @@ def make_tiny_checkpoint(path, seed: int = 0, stop_bias: float = -50.0):
     """Save a tiny LatentLM + tiny σ-VAE to `path`. The stop head is a constant `stop_bias`
     logit: the default never stops, so the length guard ends every utterance."""
     tok = PhonemeTokenizer()
-    ids = dict(pad_id=tok.pad_id, bos_id=tok.bos_id, voice_id=tok.voice_id, voice_end_id=tok.voice_end_id,
-               text_id=tok.text_id, text_end_id=tok.text_end_id, speech_id=tok.speech_id)
+    ids = dict(
+        pad_id=tok.pad_id,
+        bos_id=tok.bos_id,
+        voice_id=tok.voice_id,
+        voice_end_id=tok.voice_end_id,
+        text_id=tok.text_id,
+        text_end_id=tok.text_end_id,
+        speech_id=tok.speech_id,
+    )
     torch.manual_seed(seed)
     model = LatentLM(preset("tiny", vocab_size=len(tok), **ids))
     with torch.no_grad():

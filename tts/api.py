@@ -16,9 +16,9 @@ joined with short pauses.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -26,9 +26,16 @@ import torch
 from tts.checkpoint import load_checkpoint, save_checkpoint
 from tts.engine import Engine, SpeechRequest
 from tts.lm import LatentLM
+from tts.synthesis import (
+    DEFAULT_CFG_SCALE,
+    DEFAULT_STEPS,
+    MAX_BATCH,
+    PAUSE_SECONDS,
+    join_with_pauses,
+    prompt_audio,
+    request_fields,
+)
 from tts.text import PhonemeTokenizer, split_text, text_to_ids
-from tts.synthesis import (DEFAULT_CFG_SCALE, DEFAULT_STEPS, MAX_BATCH, PAUSE_SECONDS, join_with_pauses,
-                           prompt_audio, request_fields)
 from vae_audio.errors import InputError
 from vae_audio.model import SigmaVAE
 
@@ -60,14 +67,16 @@ class TTS:
         self.checkpoint_dir: Path | None = None  # set when loaded from a directory
 
     @classmethod
-    def from_pretrained(cls, name_or_dir: str | Path = "default", device: str = "cpu") -> "TTS":
+    def from_pretrained(cls, name_or_dir: str | Path = "default", device: str = "cpu") -> TTS:
         """A bundled model by name ("default") or a checkpoint directory."""
         path = Path(name_or_dir)
         if not path.exists() and (PRETRAINED / str(name_or_dir)).exists():
             path = PRETRAINED / str(name_or_dir)
         if not path.is_dir() and str(name_or_dir) == "default":
-            raise InputError(f"the bundled default model is missing from this installation ({PRETRAINED / 'default'}); "
-                             "reinstall the package or pass --ckpt DIR.")
+            raise InputError(
+                f"the bundled default model is missing from this installation ({PRETRAINED / 'default'}); "
+                "reinstall the package or pass --ckpt DIR."
+            )
         if not path.is_dir():
             raise InputError(f"{name_or_dir}: no such checkpoint directory or bundled model.")
         model, config = load_checkpoint(path, device)
@@ -116,14 +125,27 @@ class TTS:
 
     # ---- synthesis ----------------------------------------------------------------------
     @torch.no_grad()
-    def synthesize(self, text: str, voice: str | Path | np.ndarray | Voice | None = None, voice_text: str | None = None,
-                   cfg_scale: float = DEFAULT_CFG_SCALE, steps: int = DEFAULT_STEPS, seed: int | None = None) -> Audio:
+    def synthesize(
+        self,
+        text: str,
+        voice: str | Path | np.ndarray | Voice | None = None,
+        voice_text: str | None = None,
+        cfg_scale: float = DEFAULT_CFG_SCALE,
+        steps: int = DEFAULT_STEPS,
+        seed: int | None = None,
+    ) -> Audio:
         return self.synthesize_batch([text], voice, voice_text, cfg_scale, steps, seeds=[seed])[0]
 
     @torch.no_grad()
-    def synthesize_batch(self, texts: list[str], voice: str | Path | np.ndarray | Voice | None = None,
-                         voice_text: str | None = None, cfg_scale: float = DEFAULT_CFG_SCALE,
-                         steps: int = DEFAULT_STEPS, seeds: list[int | None] | None = None) -> list[Audio]:
+    def synthesize_batch(
+        self,
+        texts: list[str],
+        voice: str | Path | np.ndarray | Voice | None = None,
+        voice_text: str | None = None,
+        cfg_scale: float = DEFAULT_CFG_SCALE,
+        steps: int = DEFAULT_STEPS,
+        seeds: list[int | None] | None = None,
+    ) -> list[Audio]:
         """One Audio per text, all chunks of all texts batched with the same voice."""
         seeds = seeds if seeds is not None else [None] * len(texts)
         v = self._voice(voice, voice_text)
@@ -132,8 +154,8 @@ class TTS:
         gens = [g for t, cs in enumerate(chunks) for g in self._generators(seeds[t], len(cs))]
         audio, guard = [], []
         for start in range(0, len(flat), MAX_BATCH):
-            reqs = self._requests([c for _, c in flat[start:start + MAX_BATCH]], v)
-            out = self.engine.generate(reqs, gens[start:start + MAX_BATCH], steps, cfg_scale)
+            reqs = self._requests([c for _, c in flat[start : start + MAX_BATCH]], v)
+            out = self.engine.generate(reqs, gens[start : start + MAX_BATCH], steps, cfg_scale)
             audio += [self._decode(z, v) for z in out.latents]
             guard += out.hit_length_guard
         return [self._join([(a, g) for (t, _), a, g in zip(flat, audio, guard) if t == i]) for i in range(len(texts))]
@@ -142,16 +164,24 @@ class TTS:
         """Raw latents (T, D) -> samples; a continuation prompt is decoded first (decoder state) then cut."""
         prefix = voice.latents if voice is not None and voice.ids is not None else latents[:0]
         wav = self.vae.decode(torch.cat([prefix, latents])[None].float())[0]
-        return wav[len(prefix) * self.audio_config.hop:].float().cpu().numpy()
+        return wav[len(prefix) * self.audio_config.hop :].float().cpu().numpy()
 
     def _join(self, parts: list[tuple[np.ndarray, bool]]) -> Audio:
-        return Audio(join_with_pauses([a for a, _ in parts], self.sample_rate), self.sample_rate,
-                     any(g for _, g in parts))
+        return Audio(
+            join_with_pauses([a for a, _ in parts], self.sample_rate), self.sample_rate, any(g for _, g in parts)
+        )
 
     @torch.no_grad()
-    def stream(self, text: str, voice: str | Path | np.ndarray | Voice | None = None, voice_text: str | None = None,
-               cfg_scale: float = DEFAULT_CFG_SCALE, steps: int = DEFAULT_STEPS, seed: int | None = None,
-               frames_per_chunk: int = 1) -> Iterator[np.ndarray]:
+    def stream(
+        self,
+        text: str,
+        voice: str | Path | np.ndarray | Voice | None = None,
+        voice_text: str | None = None,
+        cfg_scale: float = DEFAULT_CFG_SCALE,
+        steps: int = DEFAULT_STEPS,
+        seed: int | None = None,
+        frames_per_chunk: int = 1,
+    ) -> Iterator[np.ndarray]:
         """Audio chunks (float32 samples) as the frames are generated; the first arrives after
         `frames_per_chunk` frames (each frame is hop samples, 1/15 s)."""
         v = self._voice(voice, voice_text)
@@ -162,8 +192,9 @@ class TTS:
                 yield np.zeros(int(PAUSE_SECONDS * self.sample_rate), dtype=np.float32)
             yield from self._stream_chunk(self._requests([ids], v)[0], g, steps, cfg_scale, v, frames_per_chunk)
 
-    def _stream_chunk(self, req: SpeechRequest, gen, steps, cfg_scale, voice: Voice | None,
-                      frames_per_chunk: int) -> Iterator[np.ndarray]:
+    def _stream_chunk(
+        self, req: SpeechRequest, gen, steps, cfg_scale, voice: Voice | None, frames_per_chunk: int
+    ) -> Iterator[np.ndarray]:
         decoder = self.vae.stream_decoder(1)
         if voice is not None and voice.ids is not None:
             decoder.push(voice.latents[None].float())  # prime the causal decoder state, output dropped
@@ -178,4 +209,3 @@ class TTS:
         tail = decoder.flush()
         if tail.shape[-1]:
             yield tail[0].cpu().numpy()
-

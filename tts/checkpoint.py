@@ -24,15 +24,21 @@ FORMAT_VERSION = 1
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
 
 
-def save_checkpoint(out_dir: str | Path, model: LatentLM, audio: AudioConfig,
-                    tokenizer: dict | None = None, half: bool = False, **extra) -> None:
+def save_checkpoint(
+    out_dir: str | Path, model: LatentLM, audio: AudioConfig, tokenizer: dict | None = None, half: bool = False, **extra
+) -> None:
     """`half`: matrices stored as float16 (see vae_audio.checkpoint.weights_to_save)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     weights = weights_to_save(model, half)
     atomic_write(out / WEIGHTS, lambda tmp: save_file(weights, tmp))
-    config = {"format_version": FORMAT_VERSION, "lm": model.cfg.to_dict(), "audio": audio.to_dict(),
-              "tokenizer": tokenizer, **extra}
+    config = {
+        "format_version": FORMAT_VERSION,
+        "lm": model.cfg.to_dict(),
+        "audio": audio.to_dict(),
+        "tokenizer": tokenizer,
+        **extra,
+    }
     atomic_write(out / CONFIG, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=1)))
 
 

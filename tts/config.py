@@ -64,17 +64,15 @@ class LMConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "LMConfig":
+    def from_dict(cls, d: dict) -> LMConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
 PRESETS: dict[str, LMConfig] = {
-    "tiny": LMConfig(dim=64, n_layers=2, n_heads=4, n_kv_heads=2, ffn_dim=192,
-                     head_dim=64, head_layers=2),
+    "tiny": LMConfig(dim=64, n_layers=2, n_heads=4, n_kv_heads=2, ffn_dim=192, head_dim=64, head_layers=2),
     "small": LMConfig(),  # d256 x 6 layers, about 8 M parameters
-    "paper": LMConfig(dim=1024, n_layers=24, n_heads=16, n_kv_heads=16, ffn_dim=2816,
-                      head_dim=1024, head_layers=4),
+    "paper": LMConfig(dim=1024, n_layers=24, n_heads=16, n_kv_heads=16, ffn_dim=2816, head_dim=1024, head_layers=4),
 }
 
 

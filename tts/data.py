@@ -52,28 +52,52 @@ class TrainBatch:
     text_lens: torch.Tensor  # (B,)
     has_text: torch.Tensor  # (B,) bool, False for unconditional examples
 
-    def to(self, device) -> "TrainBatch":
-        return TrainBatch(self.batch.to(device), *(t.to(device) for t in
-                                                   (self.n_frames, self.text, self.text_lens, self.has_text)))
+    def to(self, device) -> TrainBatch:
+        return TrainBatch(
+            self.batch.to(device), *(t.to(device) for t in (self.n_frames, self.text, self.text_lens, self.has_text))
+        )
 
 
-def write_latent_dataset(out_dir: str | Path, utterances: list[Utterance], audio: AudioConfig,
-                         vocab_size: int, special_ids: dict[str, int], tokenizer: dict | None = None,
-                         latent_stats: tuple[float, float] | None = None) -> None:
+def write_latent_dataset(
+    out_dir: str | Path,
+    utterances: list[Utterance],
+    audio: AudioConfig,
+    vocab_size: int,
+    special_ids: dict[str, int],
+    tokenizer: dict | None = None,
+    latent_stats: tuple[float, float] | None = None,
+) -> None:
     """Write the directory format of the module docstring; latent_stats = the VAE's (scale, bias)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     index, lat_off, ph_off = [], 0, 0
     for u in utterances:
-        index.append({"id": u.id, "speaker": u.speaker, "frames": len(u.latents), "phonemes": len(u.phonemes),
-                      "latent_offset": lat_off, "phoneme_offset": ph_off})
+        index.append(
+            {
+                "id": u.id,
+                "speaker": u.speaker,
+                "frames": len(u.latents),
+                "phonemes": len(u.phonemes),
+                "latent_offset": lat_off,
+                "phoneme_offset": ph_off,
+            }
+        )
         lat_off, ph_off = lat_off + len(u.latents), ph_off + len(u.phonemes)
-    save_file({"latents": np.concatenate([u.latents for u in utterances]).astype(np.float32),
-               "phonemes": np.concatenate([np.asarray(u.phonemes, dtype=np.int32) for u in utterances])},
-              str(out / "data.safetensors"))
+    save_file(
+        {
+            "latents": np.concatenate([u.latents for u in utterances]).astype(np.float32),
+            "phonemes": np.concatenate([np.asarray(u.phonemes, dtype=np.int32) for u in utterances]),
+        },
+        str(out / "data.safetensors"),
+    )
     (out / "index.jsonl").write_text("".join(json.dumps(r) + "\n" for r in index))
-    meta = {"format_version": FORMAT_VERSION, "audio": audio.to_dict(), "vocab_size": vocab_size,
-            "special_ids": special_ids, "tokenizer": tokenizer}
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "audio": audio.to_dict(),
+        "vocab_size": vocab_size,
+        "special_ids": special_ids,
+        "tokenizer": tokenizer,
+    }
     if latent_stats is not None:
         meta["latent_scale"], meta["latent_bias"] = map(float, latent_stats)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -99,8 +123,8 @@ class LatentDataset:
     def item(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Latents (T, D) and phoneme ids (N,) of utterance i."""
         r = self.index[i]
-        lat = self.latents[r["latent_offset"]: r["latent_offset"] + r["frames"]]
-        return lat, self.phonemes[r["phoneme_offset"]: r["phoneme_offset"] + r["phonemes"]]
+        lat = self.latents[r["latent_offset"] : r["latent_offset"] + r["frames"]]
+        return lat, self.phonemes[r["phoneme_offset"] : r["phoneme_offset"] + r["phonemes"]]
 
     def frames_per_phoneme(self) -> float:
         return float(sum(r["frames"] for r in self.index) / max(1, sum(r["phonemes"] for r in self.index)))
@@ -117,11 +141,20 @@ class LatentDataset:
         """The LMConfig fields this dataset decides: vocabulary, special ids, latent size and stats."""
         ids = self.meta["special_ids"]
         scale, bias = self.latent_stats()
-        return {"vocab_size": self.meta["vocab_size"], "latent_dim": self.latents.shape[1],
-                "pad_id": ids["pad"], "bos_id": ids["bos"], "voice_id": ids["voice"],
-                "voice_end_id": ids["voice_end"], "text_id": ids["text"], "text_end_id": ids["text_end"],
-                "speech_id": ids["speech"], "frames_per_phoneme": self.frames_per_phoneme(),
-                "latent_scale": scale, "latent_bias": bias}
+        return {
+            "vocab_size": self.meta["vocab_size"],
+            "latent_dim": self.latents.shape[1],
+            "pad_id": ids["pad"],
+            "bos_id": ids["bos"],
+            "voice_id": ids["voice"],
+            "voice_end_id": ids["voice_end"],
+            "text_id": ids["text"],
+            "text_end_id": ids["text_end"],
+            "speech_id": ids["speech"],
+            "frames_per_phoneme": self.frames_per_phoneme(),
+            "latent_scale": scale,
+            "latent_bias": bias,
+        }
 
 
 def voice_crop(ds: LatentDataset, i: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -133,7 +166,7 @@ def voice_crop(ds: LatentDataset, i: int, rng: np.random.Generator) -> np.ndarra
     lo, hi = (int(round(s * ds.audio.frame_rate)) for s in VOICE_SECONDS)
     n = min(len(lat), int(rng.integers(lo, hi + 1)))
     start = int(rng.integers(0, len(lat) - n + 1))
-    return lat[start:start + n]
+    return lat[start : start + n]
 
 
 def make_example(ds: LatentDataset, i: int, cfg: LMConfig, rng: np.random.Generator, normalize):
@@ -148,13 +181,17 @@ def make_example(ds: LatentDataset, i: int, cfg: LMConfig, rng: np.random.Genera
     return build_sequence(cfg, text, voice, speech), len(lat), text, True
 
 
-def make_batch(ds: LatentDataset, indices: list[int], cfg: LMConfig, seed: int, step: int,
-               normalize) -> TrainBatch:
+def make_batch(ds: LatentDataset, indices: list[int], cfg: LMConfig, seed: int, step: int, normalize) -> TrainBatch:
     examples = [make_example(ds, i, cfg, np.random.default_rng([seed, step, i]), normalize) for i in indices]
     seqs, frames, texts, has_text = zip(*examples)
     text = torch.nn.utils.rnn.pad_sequence(list(texts), batch_first=True, padding_value=cfg.pad_id)
-    return TrainBatch(collate(list(seqs), pad_left=False, pad_id=cfg.pad_id), torch.tensor(frames),
-                      text, torch.tensor([len(t) for t in texts]), torch.tensor(has_text))
+    return TrainBatch(
+        collate(list(seqs), pad_left=False, pad_id=cfg.pad_id),
+        torch.tensor(frames),
+        text,
+        torch.tensor([len(t) for t in texts]),
+        torch.tensor(has_text),
+    )
 
 
 def batch_indices(n_items: int, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1) -> list[int]:

@@ -64,8 +64,9 @@ class DiffusionHead(nn.Module):
         self.x_in = nn.Linear(cfg.latent_dim, w, bias=False)
         self.cond = nn.Linear(cfg.dim, w, bias=False)
         self.t_mlp = nn.Sequential(nn.Linear(256, w), nn.SiLU(), nn.Linear(w, w))
-        self.blocks = nn.ModuleList(HeadBlock(w, int(cfg.head_ffn_mult * w), cfg.norm_eps)
-                                    for _ in range(cfg.head_layers))
+        self.blocks = nn.ModuleList(
+            HeadBlock(w, int(cfg.head_ffn_mult * w), cfg.norm_eps) for _ in range(cfg.head_layers)
+        )
         self.final_norm = nn.RMSNorm(w, eps=cfg.norm_eps, elementwise_affine=False)
         self.final_ada = nn.Linear(w, 2 * w)
         self.out = nn.Linear(w, cfg.latent_dim)
@@ -111,8 +112,14 @@ class DiffusionHead(nn.Module):
         return self._tables[steps].to(device)
 
     @torch.no_grad()
-    def sample(self, cond: torch.Tensor, noise: torch.Tensor, steps: int = 10,
-               neg_cond: torch.Tensor | None = None, cfg_scale: float = 1.0) -> torch.Tensor:
+    def sample(
+        self,
+        cond: torch.Tensor,
+        noise: torch.Tensor,
+        steps: int = 10,
+        neg_cond: torch.Tensor | None = None,
+        cfg_scale: float = 1.0,
+    ) -> torch.Tensor:
         """Latents (N, D) from initial noise (N, D); with neg_cond (N, H) and cfg_scale != 1,
         v = v_u + cfg_scale * (v_c - v_u) with both branches in one batch."""
         guided = neg_cond is not None and cfg_scale != 1.0

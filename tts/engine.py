@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 
@@ -96,12 +96,18 @@ class Engine:
             voice = norm(r.voice.float()) if r.voice is not None else None
             seqs.append(build_sequence(self.cfg, r.text, voice, speech.cpu(), r.rate))
         if guided:
-            seqs += [build_sequence(self.cfg, None, None, s.latents[s.speech_start + 1:]) for s in seqs[:]]
+            seqs += [build_sequence(self.cfg, None, None, s.latents[s.speech_start + 1 :]) for s in seqs[:]]
         return collate(seqs, pad_left=True, pad_id=self.cfg.pad_id).to(self.device)
 
     @torch.no_grad()
-    def stream(self, requests: list[SpeechRequest], generators: list[torch.Generator],
-               steps: int = 10, cfg_scale: float = 1.0, state: StopState | None = None) -> Iterator[Frame]:
+    def stream(
+        self,
+        requests: list[SpeechRequest],
+        generators: list[torch.Generator],
+        steps: int = 10,
+        cfg_scale: float = 1.0,
+        state: StopState | None = None,
+    ) -> Iterator[Frame]:
         """Yield one Frame per decoding step until every request has ended; `state`, if given,
         records how each one ended."""
         if len(generators) != len(requests):
@@ -110,8 +116,9 @@ class Engine:
         limits = torch.tensor([max_new_frames(r, self.cfg.frames_per_phoneme) for r in requests])
         batch = self._prefix(requests, guided)
         param = next(self.model.parameters())
-        cache = KVCache(self.cfg, batch.tokens.shape[0], batch.tokens.shape[1] + int(limits.max()) + 1,
-                        param.device, param.dtype)
+        cache = KVCache(
+            self.cfg, batch.tokens.shape[0], batch.tokens.shape[1] + int(limits.max()) + 1, param.device, param.dtype
+        )
         h = self.model.forward_batch(batch, cache)[:, -1]  # (B or 2B, H)
         pos = batch.positions[:, -1]
         active = torch.ones(b, dtype=torch.bool)
@@ -120,8 +127,9 @@ class Engine:
             active &= ~self._check_stop(h[:b], i, limits, active, state)
             if not active.any():
                 return
-            noise = torch.stack([torch.randn(self.cfg.latent_dim, generator=g, device=g.device)
-                                 for g in generators]).to(param.device)
+            noise = torch.stack(
+                [torch.randn(self.cfg.latent_dim, generator=g, device=g.device) for g in generators]
+            ).to(param.device)
             z = self.model.head.sample(h[:b], noise, steps, h[b:] if guided else None, cfg_scale)  # (B, D)
             yield Frame(i, self.model.denormalize(z.float()), active.clone())
             pos = pos + 1
@@ -136,16 +144,20 @@ class Engine:
         state.guarded |= guard
         return stop | guard
 
-    def generate(self, requests: list[SpeechRequest], generators: list[torch.Generator],
-                 steps: int = 10, cfg_scale: float = 1.0) -> Generation:
+    def generate(
+        self, requests: list[SpeechRequest], generators: list[torch.Generator], steps: int = 10, cfg_scale: float = 1.0
+    ) -> Generation:
         frames = [[] for _ in requests]
         state = StopState(torch.zeros(len(requests), dtype=torch.bool), torch.zeros(len(requests), dtype=torch.bool))
         for f in self.stream(requests, generators, steps, cfg_scale, state):
             for b in torch.nonzero(f.active).flatten().tolist():
                 frames[b].append(f.latents[b])
         d = self.cfg.latent_dim
-        out = Generation([torch.stack(fr) if fr else torch.zeros(0, d) for fr in frames],
-                         state.stopped.tolist(), state.guarded.tolist())
+        out = Generation(
+            [torch.stack(fr) if fr else torch.zeros(0, d) for fr in frames],
+            state.stopped.tolist(),
+            state.guarded.tolist(),
+        )
         for b, hit in enumerate(out.hit_length_guard):
             if hit:
                 log.warning("request %d hit the length guard after %d frames without a stop", b, len(frames[b]))

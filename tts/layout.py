@@ -38,13 +38,22 @@ class Batch:
     valid: torch.Tensor  # (B, L) bool, False at padding
     speech_start: torch.Tensor  # (B,) long
 
-    def to(self, device) -> "Batch":
-        return Batch(*(t.to(device) for t in (self.tokens, self.latents, self.is_latent,
-                                               self.positions, self.valid, self.speech_start)))
+    def to(self, device) -> Batch:
+        return Batch(
+            *(
+                t.to(device)
+                for t in (self.tokens, self.latents, self.is_latent, self.positions, self.valid, self.speech_start)
+            )
+        )
 
 
-def build_sequence(cfg: LMConfig, text: torch.Tensor | None, voice: torch.Tensor | None,
-                   speech: torch.Tensor, rate: float | None = None) -> Sequence:
+def build_sequence(
+    cfg: LMConfig,
+    text: torch.Tensor | None,
+    voice: torch.Tensor | None,
+    speech: torch.Tensor,
+    rate: float | None = None,
+) -> Sequence:
     """One sequence. text (N,) phoneme ids or None (unconditional, voice ignored); voice (K, D) or
     None; speech (T, D) normalised latents fed after SPEECH (T may be 0 at inference)."""
     d = cfg.latent_dim

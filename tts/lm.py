@@ -39,8 +39,8 @@ class KVCache:
     def append(self, layer: int, k: torch.Tensor, v: torch.Tensor):
         """Write new k/v (B, hkv, Lq, hd) after the cached ones; return all keys and values so far."""
         end = self.length + k.shape[2]
-        self.k[layer, :, :, self.length:end] = k
-        self.v[layer, :, :, self.length:end] = v
+        self.k[layer, :, :, self.length : end] = k
+        self.v[layer, :, :, self.length : end] = v
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
 
 
@@ -112,8 +112,9 @@ class LatentLM(nn.Module):
         """Final-norm hidden states (B, L, H). tokens (B, L); latents (B, L, D); is_latent (B, L);
         positions (B, L) float; valid (B, L) bool key mask (None: no padding). With a cache, the
         new tokens follow the cached ones and the cache grows by L."""
-        x = torch.where(is_latent[..., None], self.latent_in(latents.to(self.latent_in.weight.dtype)),
-                        self.embed(tokens))
+        x = torch.where(
+            is_latent[..., None], self.latent_in(latents.to(self.latent_in.weight.dtype)), self.embed(tokens)
+        )
         angles = positions.float()[:, None, :, None] * self.inv_freq  # (B, 1, L, hd/2)
         cos, sin = angles.cos(), angles.sin()
         mask = self._mask(valid, cache, tokens.shape[1])
@@ -129,8 +130,8 @@ class LatentLM(nn.Module):
             return None
         past = cache.length if cache is not None else 0
         if cache is not None:
-            cache.valid[:, past:past + n_new] = True if valid is None else valid
-            valid = cache.valid[:, :past + n_new]
+            cache.valid[:, past : past + n_new] = True if valid is None else valid
+            valid = cache.valid[:, : past + n_new]
         q = torch.arange(n_new, device=valid.device)[:, None] + past
         k = torch.arange(past + n_new, device=valid.device)[None]
         causal = k <= q  # (Lq, Lk)
@@ -149,8 +150,9 @@ class LatentLM(nn.Module):
     def stop_logits(self, h: torch.Tensor) -> torch.Tensor:
         return self.stop_head(h).squeeze(-1)
 
-    def loss(self, batch: Batch, n_frames: torch.Tensor, text: torch.Tensor, text_lens: torch.Tensor,
-             has_text: torch.Tensor) -> LMLosses:
+    def loss(
+        self, batch: Batch, n_frames: torch.Tensor, text: torch.Tensor, text_lens: torch.Tensor, has_text: torch.Tensor
+    ) -> LMLosses:
         """Training losses. n_frames (B,) speech latents per example; text (B, N) phoneme targets
         padded with pad_id, text_lens (B,); has_text (B,) False for unconditional examples."""
         cfg = self.cfg
@@ -179,8 +181,14 @@ class LatentLM(nn.Module):
         if not has_text.any():  # still touch the head so every parameter gets a gradient (DDP)
             return self.ctc_log_probs(hs[:1, :1]).sum() * 0.0
         log_probs = self.ctc_log_probs(hs[has_text]).transpose(0, 1)  # (T', B', V)
-        return F.ctc_loss(log_probs, text[has_text], frames[has_text] * self.cfg.ctc_upsample,
-                          text_lens[has_text], blank=self.cfg.pad_id, zero_infinity=True)
+        return F.ctc_loss(
+            log_probs,
+            text[has_text],
+            frames[has_text] * self.cfg.ctc_upsample,
+            text_lens[has_text],
+            blank=self.cfg.pad_id,
+            zero_infinity=True,
+        )
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -14,7 +14,8 @@ runtime) and on torch tensors (the torch engine) and both read the same table.
 from __future__ import annotations
 
 import math
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -26,11 +27,14 @@ T_COL, ALPHA_COL, SIGMA_COL, X_COL, D0_COL, D1_COL = range(6)
 
 def cosine_alphas_cumprod(num_steps: int = 1000, max_beta: float = 0.999) -> np.ndarray:
     """ᾱ_t for t = 0..num_steps-1 of the cosine schedule (Nichol & Dhariwal), betas capped at max_beta."""
+
     def alpha_bar(t: float) -> float:
         return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
 
-    betas = np.array([min(1.0 - alpha_bar((i + 1) / num_steps) / alpha_bar(i / num_steps), max_beta)
-                      for i in range(num_steps)], dtype=np.float64)
+    betas = np.array(
+        [min(1.0 - alpha_bar((i + 1) / num_steps) / alpha_bar(i / num_steps), max_beta) for i in range(num_steps)],
+        dtype=np.float64,
+    )
     return np.cumprod(1.0 - betas)  # (num_steps,)
 
 

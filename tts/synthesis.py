@@ -27,9 +27,15 @@ PAUSE_SECONDS = 0.25  # silence between the chunks of a long text
 MAX_BATCH = 16  # sequences per engine batch
 
 
-def prompt_audio(voice: str | Path | np.ndarray, sample_rate: int, target_dbfs: float, with_transcript: bool,
-                 min_seconds: float = MIN_PROMPT_SECONDS, max_voice_seconds: float = MAX_VOICE_SECONDS,
-                 max_continuation_seconds: float = MAX_CONTINUATION_SECONDS) -> np.ndarray:
+def prompt_audio(
+    voice: str | Path | np.ndarray,
+    sample_rate: int,
+    target_dbfs: float,
+    with_transcript: bool,
+    min_seconds: float = MIN_PROMPT_SECONDS,
+    max_voice_seconds: float = MAX_VOICE_SECONDS,
+    max_continuation_seconds: float = MAX_CONTINUATION_SECONDS,
+) -> np.ndarray:
     """A prompt file, or float samples at `sample_rate`, checked, trimmed and loudness-normalised."""
     if isinstance(voice, np.ndarray):  # the same checks, trimming and loudness as a file gets
         name = "voice prompt"
@@ -39,13 +45,17 @@ def prompt_audio(voice: str | Path | np.ndarray, sample_rate: int, target_dbfs: 
     else:
         x, name = load_audio(voice, sample_rate, normalize_dbfs=target_dbfs), str(voice)
     if len(x) < min_seconds * sample_rate:
-        raise InputError(f"{name}: the voice prompt has {len(x) / sample_rate:.2f} s of sound; "
-                         f"at least {min_seconds:.0f} s is needed.")
+        raise InputError(
+            f"{name}: the voice prompt has {len(x) / sample_rate:.2f} s of sound; "
+            f"at least {min_seconds:.0f} s is needed."
+        )
     if not with_transcript:
         return x[: int(max_voice_seconds * sample_rate)]
     if len(x) > max_continuation_seconds * sample_rate:
-        raise InputError(f"{name}: a prompt with a transcript may be at most "
-                         f"{max_continuation_seconds:.0f} s long; it is {len(x) / sample_rate:.1f} s.")
+        raise InputError(
+            f"{name}: a prompt with a transcript may be at most "
+            f"{max_continuation_seconds:.0f} s long; it is {len(x) / sample_rate:.1f} s."
+        )
     return x
 
 
@@ -61,8 +71,9 @@ def join_with_pauses(parts: list[np.ndarray], sample_rate: int, pause_seconds: f
     return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
 
 
-def request_fields(chunks: list[list[int]], voice_latents, voice_ids: list[int] | None, base_rate: float,
-                   space_id: int) -> list[dict]:
+def request_fields(
+    chunks: list[list[int]], voice_latents, voice_ids: list[int] | None, base_rate: float, space_id: int
+) -> list[dict]:
     """Keyword arguments of one engine `SpeechRequest` per text chunk (torch and numpy engines alike).
 
     No voice: the text alone. A voice prompt without transcript: `voice`. A continuation prompt:

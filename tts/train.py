@@ -92,11 +92,20 @@ def build_model(tc: TrainConfig, ds: LatentDataset) -> LatentLM:
 
 
 def save(tc: TrainConfig, model: LatentLM, ds: LatentDataset, opt, sched, step: int) -> None:
-    save_checkpoint(tc.out, model, ds.audio, ds.meta.get("tokenizer"),
-                    training={"data": str(tc.data), "steps": step, "preset": tc.preset})
-    state = {"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-             "torch_rng": torch.get_rng_state(),
-             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    save_checkpoint(
+        tc.out,
+        model,
+        ds.audio,
+        ds.meta.get("tokenizer"),
+        training={"data": str(tc.data), "steps": step, "preset": tc.preset},
+    )
+    state = {
+        "step": step,
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
     tmp = Path(tc.out) / (STATE + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, Path(tc.out) / STATE)
@@ -108,6 +117,7 @@ def try_resume(tc: TrainConfig, model: LatentLM, opt, sched, device) -> int:
     if not state_path.is_file():
         return 0
     from safetensors.torch import load_file
+
     model.load_state_dict(load_file(str(Path(tc.out) / WEIGHTS), device=str(device)))
     state = torch.load(state_path, map_location="cpu", weights_only=False)
     opt.load_state_dict(state["optimizer"])
@@ -128,8 +138,9 @@ def load_init(model: LatentLM, ckpt: str, device) -> None:
     try:
         model.load_state_dict(load_file(str(path), device=str(device)))
     except RuntimeError:  # missing, unexpected or mis-shaped tensors
-        raise SystemExit(f"--init {ckpt}: its weights do not fit this model; it needs the same --preset "
-                         "and --model as this run") from None
+        raise SystemExit(
+            f"--init {ckpt}: its weights do not fit this model; it needs the same --preset and --model as this run"
+        ) from None
 
 
 def train(tc: TrainConfig) -> list[dict]:
@@ -141,8 +152,7 @@ def train(tc: TrainConfig) -> list[dict]:
     ds = LatentDataset(tc.data)
     model = build_model(tc, ds).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, betas=(0.9, 0.95))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: lr_factor(s, tc.warmup, tc.steps, tc.min_lr_ratio))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tc.warmup, tc.steps, tc.min_lr_ratio))
     start = try_resume(tc, model, opt, sched, device)
     if start == 0 and tc.init:
         load_init(model, tc.init, device)
@@ -155,8 +165,10 @@ def train(tc: TrainConfig) -> list[dict]:
     history: list[dict] = []
     bar = tqdm(range(start, tc.steps), initial=start, total=tc.steps, disable=rank != 0 or not tc.progress)
     if rank == 0:
-        bar.write(f"LatentLM {tc.preset}: {count_parameters(model) / 1e6:.1f} M parameters, "
-                  f"{len(ds)} utterances, {world} process(es) on {device.type}, bf16={use_bf16}")
+        bar.write(
+            f"LatentLM {tc.preset}: {count_parameters(model) / 1e6:.1f} M parameters, "
+            f"{len(ds)} utterances, {world} process(es) on {device.type}, bf16={use_bf16}"
+        )
     for step in bar:
         if tc.stop_at is not None and step >= tc.stop_at:
             break
@@ -169,8 +181,12 @@ def train(tc: TrainConfig) -> list[dict]:
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
         opt.step()
         sched.step()
-        record = {"step": step + 1, "lr": sched.get_last_lr()[0], "grad_norm": float(grad_norm),
-                  **{k: getattr(losses, k).item() for k in ("total", "diffusion", "stop", "ctc")}}
+        record = {
+            "step": step + 1,
+            "lr": sched.get_last_lr()[0],
+            "grad_norm": float(grad_norm),
+            **{k: getattr(losses, k).item() for k in ("total", "diffusion", "stop", "ctc")},
+        }
         if rank == 0:
             history.append(record)
             _log(writer, bar, record, tc.log_every)
@@ -188,6 +204,7 @@ def _writer(tc: TrainConfig):
     if not tc.tensorboard:
         return None
     from torch.utils.tensorboard import SummaryWriter
+
     return SummaryWriter(str(Path(tc.out) / "tensorboard"))
 
 
@@ -197,8 +214,12 @@ def _log(writer, bar, record: dict, every: int) -> None:
             if k != "step":
                 writer.add_scalar(f"train/{k}", v, record["step"])
     if record["step"] % every == 0:
-        bar.set_postfix(diff=f"{record['diffusion']:.3f}", stop=f"{record['stop']:.3f}",
-                        ctc=f"{record['ctc']:.2f}", lr=f"{record['lr']:.1e}")
+        bar.set_postfix(
+            diff=f"{record['diffusion']:.3f}",
+            stop=f"{record['stop']:.3f}",
+            ctc=f"{record['ctc']:.2f}",
+            lr=f"{record['lr']:.1e}",
+        )
 
 
 def parse_args(argv=None) -> TrainConfig:
@@ -206,17 +227,37 @@ def parse_args(argv=None) -> TrainConfig:
     p.add_argument("--data", required=True, help="latent dataset directory (tts/data.py format)")
     p.add_argument("--out", required=True, help="checkpoint directory (resumed if it holds a run)")
     defaults = TrainConfig(data="", out="")
-    for name in ("preset", "steps", "batch_size", "lr", "warmup", "min_lr_ratio", "weight_decay",
-                 "grad_clip", "save_every", "log_every", "seed", "threads", "stop_at"):
+    for name in (
+        "preset",
+        "steps",
+        "batch_size",
+        "lr",
+        "warmup",
+        "min_lr_ratio",
+        "weight_decay",
+        "grad_clip",
+        "save_every",
+        "log_every",
+        "seed",
+        "threads",
+        "stop_at",
+    ):
         value = getattr(defaults, name)
         p.add_argument("--" + name.replace("_", "-"), type=type(value) if value is not None else int, default=value)
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                   help="bf16 autocast (default: on CUDA only)")
+    p.add_argument(
+        "--bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast (default: on CUDA only)"
+    )
     p.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
-    p.add_argument("--init", default=None, metavar="CKPT",
-                   help="start from this checkpoint's weights (fine-tuning: fresh optimizer and schedule); "
-                        "ignored when --out already holds a run")
-    p.add_argument("--model", type=json.loads, default={}, help='LMConfig overrides as JSON, e.g. \'{"ctc_weight": 0}\'')
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="CKPT",
+        help="start from this checkpoint's weights (fine-tuning: fresh optimizer and schedule); "
+        "ignored when --out already holds a run",
+    )
+    p.add_argument(
+        "--model", type=json.loads, default={}, help="LMConfig overrides as JSON, e.g. '{\"ctc_weight\": 0}'"
+    )
     return TrainConfig(**vars(p.parse_args(argv)))
 
 

@@ -34,8 +34,9 @@ def rms_normalize(x: np.ndarray, target_dbfs: float = -25.0) -> np.ndarray:
     return y.astype(np.float32)
 
 
-def trim_silence(x: np.ndarray, sample_rate: int, threshold_db: float = -40.0,
-                 frame_ms: float = 20.0, keep_ms: float = 50.0) -> np.ndarray:
+def trim_silence(
+    x: np.ndarray, sample_rate: int, threshold_db: float = -40.0, frame_ms: float = 20.0, keep_ms: float = 50.0
+) -> np.ndarray:
     """Cut leading and trailing frames quieter than `threshold_db` below the loudest frame.
 
     Written here rather than taken from librosa.effects.trim so the synthesis path does not
@@ -64,8 +65,9 @@ def check_samples(x: np.ndarray, name: str) -> None:
         raise InputError(f"{name}: the audio is silent (RMS below {SILENCE_DBFS:.0f} dBFS).")
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int, *, normalize_dbfs: float | None = -25.0,
-               trim: bool = True) -> np.ndarray:
+def load_audio(
+    path: str | os.PathLike, sample_rate: int, *, normalize_dbfs: float | None = -25.0, trim: bool = True
+) -> np.ndarray:
     """Read wav/flac/ogg/mp3 (anything libsndfile reads) as mono float32 at `sample_rate`.
 
     Downmixes to mono, resamples with soxr, optionally trims leading/trailing silence and

@@ -43,9 +43,11 @@ def atomic_write(path: Path, write) -> None:
 def weights_to_save(module: torch.nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
     """The state dict on CPU; `half` stores matrices and kernels (ndim >= 2) as float16, which halves
     a shipped model's size. Loading casts them back to the module's float32."""
+
     def store(v: torch.Tensor) -> torch.Tensor:
         v = v.detach().cpu().contiguous()
         return v.half() if half and v.is_floating_point() and v.ndim >= 2 else v
+
     return {k: store(v) for k, v in module.state_dict().items()}
 
 
@@ -75,7 +77,9 @@ def read_config(directory: str | os.PathLike) -> VAEConfig:
     except json.JSONDecodeError as e:
         raise InputError(f"{path}: invalid JSON ({e.msg}).") from None
     if d.get("format_version", 0) > FORMAT_VERSION:
-        raise InputError(f"{path}: format version {d['format_version']} is newer than this package reads ({FORMAT_VERSION}).")
+        raise InputError(
+            f"{path}: format version {d['format_version']} is newer than this package reads ({FORMAT_VERSION})."
+        )
     return VAEConfig.from_dict(d)
 
 

@@ -94,11 +94,27 @@ class VAEConfig:
 
 VAE_PRESETS: dict[str, VAEConfig] = {
     # tests: a training step well under a second on one CPU thread
-    "tiny": VAEConfig(n_mels=40, enc_dim=48, enc_depth=(1, 1), dec_dim=64, dec_depth=2, disc_channels=8,
-                      mpd_periods=(2, 3), mrd_ffts=(512, 1024), loss=LossConfig(warmup_steps=100)),
+    "tiny": VAEConfig(
+        n_mels=40,
+        enc_dim=48,
+        enc_depth=(1, 1),
+        dec_dim=64,
+        dec_depth=2,
+        disc_channels=8,
+        mpd_periods=(2, 3),
+        mrd_ffts=(512, 1024),
+        loss=LossConfig(warmup_steps=100),
+    ),
     # the bundled default: <= 10 M parameters, trainable on 2 CPU cores in a few hours
     "small": VAEConfig(),
     # GPU training on LibriTTS
-    "base": VAEConfig(n_mels=100, enc_dim=512, enc_depth=(6, 4), dec_dim=768, dec_depth=12, disc_channels=32,
-                      loss=LossConfig(warmup_steps=5000)),
+    "base": VAEConfig(
+        n_mels=100,
+        enc_dim=512,
+        enc_depth=(6, 4),
+        dec_dim=768,
+        dec_depth=12,
+        disc_channels=32,
+        loss=LossConfig(warmup_steps=5000),
+    ),
 }

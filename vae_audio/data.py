@@ -47,7 +47,7 @@ class AudioSource:
     def name(self, i: int) -> str:
         return self.paths[i].stem if self.paths is not None else self.cuts[i].id
 
-    @functools.lru_cache(maxsize=64)  # small corpora are read once per worker
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (small corpora are read once per worker)
     def load(self, i: int) -> np.ndarray:
         if self.paths is not None:
             return load_audio(self.paths[i], self.sample_rate, normalize_dbfs=self.target_dbfs, trim=False)
@@ -85,7 +85,7 @@ class CropDataset(torch.utils.data.Dataset):
         if len(x) < self.crop:
             x = np.pad(x, (0, self.crop - len(x)))
         start = int(rng.integers(len(x) - self.crop + 1))
-        return torch.from_numpy(x[start:start + self.crop].copy())  # (crop,)
+        return torch.from_numpy(x[start : start + self.crop].copy())  # (crop,)
 
 
 class StepBatchSampler(torch.utils.data.Sampler):

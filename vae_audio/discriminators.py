@@ -54,11 +54,15 @@ class ResolutionDiscriminator(nn.Module):
         super().__init__()
         self.n_fft = n_fft
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
-        self.convs = nn.ModuleList([
-            weight_norm(nn.Conv2d(1, ch, (3, 9), stride=(1, 2), padding=(1, 4))),  # Vocos: stride 1; 4x cheaper on CPU
-            *(weight_norm(nn.Conv2d(ch, ch, (3, 9), stride=(1, 2), padding=(1, 4))) for _ in range(3)),
-            weight_norm(nn.Conv2d(ch, ch, (3, 3), padding=(1, 1))),
-        ])
+        self.convs = nn.ModuleList(
+            [
+                weight_norm(
+                    nn.Conv2d(1, ch, (3, 9), stride=(1, 2), padding=(1, 4))
+                ),  # Vocos: stride 1; 4x cheaper on CPU
+                *(weight_norm(nn.Conv2d(ch, ch, (3, 9), stride=(1, 2), padding=(1, 4))) for _ in range(3)),
+                weight_norm(nn.Conv2d(ch, ch, (3, 3), padding=(1, 1))),
+            ]
+        )
         self.out = weight_norm(nn.Conv2d(ch, 1, (3, 3), padding=(1, 1)))
 
     def forward(self, x: torch.Tensor) -> DiscOutput:

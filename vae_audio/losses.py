@@ -84,7 +84,12 @@ class GeneratorLoss(nn.Module):
         if fake is not None:
             terms["adv"] = adversarial_loss(fake)
             terms["fm"] = feature_matching_loss(real, fake)
-        weights = {"mel": self.w.mel, "stft": self.w.stft, "mu_l2": self.w.mu_l2,
-                   "adv": self.w.adversarial, "fm": self.w.feature_matching}
+        weights = {
+            "mel": self.w.mel,
+            "stft": self.w.stft,
+            "mu_l2": self.w.mu_l2,
+            "adv": self.w.adversarial,
+            "fm": self.w.feature_matching,
+        }
         total = sum(weights[k] * v for k, v in terms.items())
         return total, {k: float(v.detach()) for k, v in terms.items()}

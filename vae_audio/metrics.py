@@ -43,7 +43,9 @@ def pesq_wb(ref: np.ndarray, deg: np.ndarray, sample_rate: int) -> float:
     """Wide-band PESQ at 16 kHz; NaN when PESQ finds no speech in the reference."""
     from pesq import NoUtterancesError, pesq
 
-    ref, deg = (soxr.resample(a, sample_rate, PESQ_RATE) if sample_rate != PESQ_RATE else a for a in _same_length(ref, deg))
+    ref, deg = (
+        soxr.resample(a, sample_rate, PESQ_RATE) if sample_rate != PESQ_RATE else a for a in _same_length(ref, deg)
+    )
     try:
         return float(pesq(PESQ_RATE, ref.astype(np.float64), deg.astype(np.float64), "wb"))
     except NoUtterancesError:
@@ -87,8 +89,10 @@ class CodecMetrics:
     def table(self, scores: list[CodecScores]) -> str:
         mean = lambda name: float(np.nanmean([getattr(s, name) for s in scores]))  # noqa: E731
         header = f"{'Utterances':>10} | {'Mel dist':>8} | {'PESQ':>6} | {'STOI':>6} | {'Compression':>11}"
-        row = (f"{len(scores):>10} | {mean('mel_distance'):>8.3f} | {mean('pesq'):>6.3f} | {mean('stoi'):>6.3f} | "
-               f"{compression_ratio(self.audio):>10.0f}x")
+        row = (
+            f"{len(scores):>10} | {mean('mel_distance'):>8.3f} | {mean('pesq'):>6.3f} | {mean('stoi'):>6.3f} | "
+            f"{compression_ratio(self.audio):>10.0f}x"
+        )
         return "\n".join([header, "-" * len(header), row])
 
 

@@ -30,9 +30,13 @@ class Encoder(nn.Module):
         self.ds = cfg.downsample
         self.mel = CausalLogMel(cfg.audio.sample_rate, cfg.n_fft, cfg.frame_hop, cfg.n_mels)
         self.conv_in = CausalConv1d(cfg.n_mels, cfg.enc_dim, cfg.kernel)
-        self.frame_blocks = nn.ModuleList(ConvNeXtBlock(cfg.enc_dim, cfg.kernel, cfg.mlp_ratio) for _ in range(cfg.enc_depth[0]))
+        self.frame_blocks = nn.ModuleList(
+            ConvNeXtBlock(cfg.enc_dim, cfg.kernel, cfg.mlp_ratio) for _ in range(cfg.enc_depth[0])
+        )
         self.down = nn.Linear(self.ds * cfg.enc_dim, cfg.enc_dim)  # frames 5k..5k+4 -> latent k
-        self.latent_blocks = nn.ModuleList(ConvNeXtBlock(cfg.enc_dim, cfg.kernel, cfg.mlp_ratio) for _ in range(cfg.enc_depth[1]))
+        self.latent_blocks = nn.ModuleList(
+            ConvNeXtBlock(cfg.enc_dim, cfg.kernel, cfg.mlp_ratio) for _ in range(cfg.enc_depth[1])
+        )
         self.norm = nn.LayerNorm(cfg.enc_dim, eps=1e-6)
         self.out = nn.Linear(cfg.enc_dim, cfg.audio.latent_dim)
 
@@ -97,7 +101,7 @@ class SigmaVAE(nn.Module):
         self.decoder = Decoder(config)
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "SigmaVAE":
+    def from_preset(cls, name: str, **overrides) -> SigmaVAE:
         if name not in VAE_PRESETS:
             raise ValueError(f"unknown σ-VAE preset {name!r}; choose from {sorted(VAE_PRESETS)}")
         return cls(replace(VAE_PRESETS[name], **overrides))
@@ -140,10 +144,10 @@ class SigmaVAE(nn.Module):
     def denormalize(self, z: torch.Tensor) -> torch.Tensor:
         return z / self.config.latent_scale + self.config.latent_bias
 
-    def stream_encoder(self, batch_size: int) -> "StreamEncoder":
+    def stream_encoder(self, batch_size: int) -> StreamEncoder:
         return StreamEncoder(self.encoder, batch_size, self.config.audio.hop)
 
-    def stream_decoder(self, batch_size: int) -> "StreamDecoder":
+    def stream_decoder(self, batch_size: int) -> StreamDecoder:
         return StreamDecoder(self.decoder, batch_size, self.config.audio.latent_dim)
 
     def save_pretrained(self, directory: str | os.PathLike, half: bool = False) -> None:
@@ -152,7 +156,7 @@ class SigmaVAE(nn.Module):
         save_model(self, directory, half)
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> "SigmaVAE":
+    def from_pretrained(cls, directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> SigmaVAE:
         from vae_audio.checkpoint import load_model
 
         return load_model(cls, directory, map_location)
@@ -201,7 +205,9 @@ class StreamDecoder:
     @torch.no_grad()
     def push(self, latents: torch.Tensor) -> torch.Tensor:
         if latents.ndim != 3 or latents.shape[0] != self.batch_size or latents.shape[2] != self.latent_dim:
-            raise ValueError(f"expected latents of shape ({self.batch_size}, k, {self.latent_dim}), got {tuple(latents.shape)}")
+            raise ValueError(
+                f"expected latents of shape ({self.batch_size}, k, {self.latent_dim}), got {tuple(latents.shape)}"
+            )
         if latents.shape[1] == 0:
             return latents.new_zeros(self.batch_size, 0)
         return self.decoder(latents, self.cache)

@@ -26,7 +26,7 @@ class CausalConv1d(nn.Conv1d):
             left = x.new_zeros(x.shape[0], x.shape[1], self.context)
         x = torch.cat([left, x], dim=-1)
         if cache is not None:
-            cache[self] = x[..., x.shape[-1] - self.context:]
+            cache[self] = x[..., x.shape[-1] - self.context :]
         return super().forward(x)
 
 
@@ -81,7 +81,7 @@ class ISTFTHead(nn.Module):
         if cache is not None:  # add the overlap left over from the previous chunk, keep the new one
             prev = cache.get(self)
             if prev is not None:
-                y = torch.cat([y[:, :prev.shape[1]] + prev, y[:, prev.shape[1]:]], dim=1)
+                y = torch.cat([y[:, : prev.shape[1]] + prev, y[:, prev.shape[1] :]], dim=1)
             cache[self] = y[:, n_out:]
         return y[:, :n_out]
 

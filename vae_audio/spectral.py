@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> torch.Tensor:
@@ -64,7 +63,7 @@ class CausalLogMel(nn.Module):
             left = x.new_zeros(x.shape[0], context, dtype=torch.float32)
         x = torch.cat([left, x.float()], dim=1)
         if cache is not None:
-            cache[self] = x[:, x.shape[1] - context:]
+            cache[self] = x[:, x.shape[1] - context :]
         with torch.autocast(x.device.type, enabled=False):  # features stay float32 under bf16 autocast
             mag = stft_magnitude(x, self.n_fft, self.hop, self.window, center=False)  # (B, F, T)
             return torch.log(torch.clamp(self.fb @ mag, min=1e-5))

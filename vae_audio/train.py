@@ -151,9 +151,13 @@ class Trainer:
 
     @torch.no_grad()
     def latent_statistics(self, source: AudioSource) -> tuple[float, float]:
-        data = CropDataset(source, crop_samples(self.args, self.model.config), seed=self.args.seed + 1)  # its own crops, not the training stream
+        data = CropDataset(
+            source, crop_samples(self.args, self.model.config), seed=self.args.seed + 1
+        )  # its own crops, not the training stream
         b = self.args.batch_size
-        batches = (torch.stack([data[i * b + j] for j in range(b)]).to(self.d.device) for i in range(self.args.stats_batches))
+        batches = (
+            torch.stack([data[i * b + j] for j in range(b)]).to(self.d.device) for i in range(self.args.stats_batches)
+        )
         return latent_stats(self.model.encode(x) for x in batches)
 
 
@@ -186,11 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="directory of audio files or a Lhotse cuts/recordings manifest")
     p.add_argument("--out", required=True, help="checkpoint directory; an existing one is resumed")
     p.add_argument("--preset", default="small", choices=sorted(VAE_PRESETS))
-    p.add_argument("--init", default=None, metavar="CKPT",
-                   help="start from this σ-VAE checkpoint's config and weights (fresh optimizers and "
-                        "discriminators, step 0); --set still applies, e.g. to the loss weights")
-    p.add_argument("--freeze-encoder", action="store_true",
-                   help="train the decoder only: the latents (and any LatentLM trained on them) stay valid")
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="CKPT",
+        help="start from this σ-VAE checkpoint's config and weights (fresh optimizers and "
+        "discriminators, step 0); --set still applies, e.g. to the loss weights",
+    )
+    p.add_argument(
+        "--freeze-encoder",
+        action="store_true",
+        help="train the decoder only: the latents (and any LatentLM trained on them) stay valid",
+    )
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="override VAEConfig fields of the preset")
     p.add_argument("--steps", type=int, default=200_000, help="total optimizer steps of the schedule")
     p.add_argument("--stop-after", type=int, default=None, help="stop (and save) once this step is reached")
@@ -234,8 +245,8 @@ def train(args, d: Dist) -> None:
     crops = CropDataset(source, crop_samples(args, trainer.model.config), args.seed)
     loader = torch.utils.data.DataLoader(crops, batch_sampler=sampler, num_workers=args.num_workers)
     log = Logger(args, d.main)
-    step = trainer.start_step
-    for step, x in enumerate(tqdm(loader, initial=step, total=stop, disable=not d.main, desc="σ-VAE"), start=step):
+    first = trainer.start_step
+    for step, x in enumerate(tqdm(loader, initial=first, total=stop, disable=not d.main, desc="σ-VAE"), start=first):
         x = x.to(d.device)
         logs, x_hat = trainer.step(step, x)
         log.scalars(step, logs)

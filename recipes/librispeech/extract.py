@@ -32,8 +32,15 @@ SHARDS = "shards"
 
 
 def special_ids(tok: PhonemeTokenizer) -> dict[str, int]:
-    return {"pad": tok.pad_id, "bos": tok.bos_id, "voice": tok.voice_id, "voice_end": tok.voice_end_id,
-            "text": tok.text_id, "text_end": tok.text_end_id, "speech": tok.speech_id}
+    return {
+        "pad": tok.pad_id,
+        "bos": tok.bos_id,
+        "voice": tok.voice_id,
+        "voice_end": tok.voice_end_id,
+        "text": tok.text_id,
+        "text_end": tok.text_end_id,
+        "speech": tok.speech_id,
+    }
 
 
 @torch.no_grad()
@@ -42,23 +49,26 @@ def encode_batch(vae: SigmaVAE, waves: list[np.ndarray]) -> list[np.ndarray]:
     device = next(vae.parameters()).device
     batch = torch.zeros(len(waves), max(len(w) for w in waves))  # (B, S)
     for i, w in enumerate(waves):
-        batch[i, :len(w)] = torch.from_numpy(w)
+        batch[i, : len(w)] = torch.from_numpy(w)
     mu = vae.encode(batch.to(device)).float().cpu().numpy()  # (B, T, D)
-    return [mu[i, :vae.num_frames(len(w))] for i, w in enumerate(waves)]
+    return [mu[i, : vae.num_frames(len(w))] for i, w in enumerate(waves)]
 
 
-def extract_shard(vae: SigmaVAE, source: AudioSource, tok: PhonemeTokenizer, indices: list[int],
-                  batch_size: int, path: Path) -> None:
+def extract_shard(
+    vae: SigmaVAE, source: AudioSource, tok: PhonemeTokenizer, indices: list[int], batch_size: int, path: Path
+) -> None:
     """Encode the cuts `indices` (longest first, in batches) and write one shard atomically."""
     order = sorted(indices, key=lambda i: -source.cuts[i].duration)
     latents: dict[int, np.ndarray] = {}
     for start in range(0, len(order), batch_size):
-        part = order[start:start + batch_size]
+        part = order[start : start + batch_size]
         latents.update(zip(part, encode_batch(vae, [source.load(i) for i in part])))
     cuts = [source.cuts[i] for i in indices]
     phonemes = texts_to_ids([c.supervisions[0].text for c in cuts], tok)
-    index = [{"id": c.id, "speaker": str(c.supervisions[0].speaker), "frames": len(latents[i]), "phonemes": ph}
-             for c, i, ph in zip(cuts, indices, phonemes)]
+    index = [
+        {"id": c.id, "speaker": str(c.supervisions[0].speaker), "frames": len(latents[i]), "phonemes": ph}
+        for c, i, ph in zip(cuts, indices, phonemes)
+    ]
     tmp = path.with_suffix(".tmp")
     save_file({"latents": np.concatenate([latents[i] for i in indices]).astype(np.float32)}, str(tmp))
     path.with_suffix(".json").write_text(json.dumps(index))
@@ -71,13 +81,20 @@ def read_shards(out: Path) -> list[Utterance]:
         lat = load_file(str(path))["latents"]
         offset = 0
         for r in json.loads(path.with_suffix(".json").read_text()):
-            utts.append(Utterance(r["id"], r["speaker"], lat[offset:offset + r["frames"]], r["phonemes"]))
+            utts.append(Utterance(r["id"], r["speaker"], lat[offset : offset + r["frames"]], r["phonemes"]))
             offset += r["frames"]
     return utts
 
 
-def extract(manifest: Path, vae_dir: Path, out: Path, batch_size: int = 16, shard_size: int = 512,
-            device: str = "cpu", progress: bool = True) -> tuple[int, float, float]:
+def extract(
+    manifest: Path,
+    vae_dir: Path,
+    out: Path,
+    batch_size: int = 16,
+    shard_size: int = 512,
+    device: str = "cpu",
+    progress: bool = True,
+) -> tuple[int, float, float]:
     """Run the stage; returns (utterances, latent scale, latent bias)."""
     vae = SigmaVAE.from_pretrained(vae_dir, map_location=device).eval()
     audio = vae.config.audio
@@ -88,8 +105,9 @@ def extract(manifest: Path, vae_dir: Path, out: Path, batch_size: int = 16, shar
     for k in tqdm(range(n_shards), desc="extract latents", unit="shard", disable=not progress):
         path = out / SHARDS / f"{k:06d}.safetensors"
         if not path.is_file():
-            extract_shard(vae, source, tok, list(range(k * shard_size, min(len(source), (k + 1) * shard_size))),
-                          batch_size, path)
+            extract_shard(
+                vae, source, tok, list(range(k * shard_size, min(len(source), (k + 1) * shard_size))), batch_size, path
+            )
     utts = read_shards(out)
     scale, bias = latent_stats(torch.from_numpy(u.latents) for u in utts)
     write_latent_dataset(out, utts, audio, len(tok), special_ids(tok), tok.to_dict(), (scale, bias))

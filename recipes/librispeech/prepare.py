@@ -22,8 +22,9 @@ def find_parts(corpus: Path) -> list[str]:
     return sorted(d.name for d in corpus.iterdir() if d.is_dir() and any(d.rglob("*.trans.txt")))
 
 
-def prepare(corpus: Path, out: Path, parts: list[str] | None = None, alignments: Path | None = None,
-            num_jobs: int = 1) -> dict[str, int]:
+def prepare(
+    corpus: Path, out: Path, parts: list[str] | None = None, alignments: Path | None = None, num_jobs: int = 1
+) -> dict[str, int]:
     """Write the manifests; returns the number of cuts per part."""
     from lhotse import CutSet
     from lhotse.recipes import prepare_librispeech
@@ -36,12 +37,17 @@ def prepare(corpus: Path, out: Path, parts: list[str] | None = None, alignments:
     parts = parts or found
     missing = sorted(set(parts) - set(found))
     if not parts or missing:
-        raise InputError(f"{corpus}: no LibriSpeech part {', '.join(missing) or '(a directory with *.trans.txt files)'}"
-                         f"; found: {', '.join(found) or 'none'}.")
-    manifests = prepare_librispeech(corpus, alignments_dir=alignments, dataset_parts=parts,
-                                    output_dir=out, num_jobs=num_jobs)
-    cuts = {part: CutSet.from_manifests(**m).trim_to_supervisions(keep_overlapping=False).to_eager()
-            for part, m in manifests.items()}
+        raise InputError(
+            f"{corpus}: no LibriSpeech part {', '.join(missing) or '(a directory with *.trans.txt files)'}"
+            f"; found: {', '.join(found) or 'none'}."
+        )
+    manifests = prepare_librispeech(
+        corpus, alignments_dir=alignments, dataset_parts=parts, output_dir=out, num_jobs=num_jobs
+    )
+    cuts = {
+        part: CutSet.from_manifests(**m).trim_to_supervisions(keep_overlapping=False).to_eager()
+        for part, m in manifests.items()
+    }
     for part, cs in cuts.items():
         cs.to_file(out / f"cuts_{part}.jsonl.gz")
     train = [c for part, cs in cuts.items() if part.startswith(TRAIN_PREFIX) for c in cs]
@@ -52,11 +58,17 @@ def prepare(corpus: Path, out: Path, parts: list[str] | None = None, alignments:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--corpus", type=Path, required=True, help="LibriSpeech root (holds train-clean-100/, test-clean/, ...)")
+    p.add_argument(
+        "--corpus", type=Path, required=True, help="LibriSpeech root (holds train-clean-100/, test-clean/, ...)"
+    )
     p.add_argument("--out", type=Path, required=True, help="manifest directory")
     p.add_argument("--parts", nargs="*", default=None, help="parts to prepare (default: all found)")
-    p.add_argument("--alignments", type=Path, default=None,
-                   help="LibriSpeech word alignments (Lhotse's alignments_dir); setting B then cuts with them")
+    p.add_argument(
+        "--alignments",
+        type=Path,
+        default=None,
+        help="LibriSpeech word alignments (Lhotse's alignments_dir); setting B then cuts with them",
+    )
     p.add_argument("--num-jobs", type=int, default=1)
     args = p.parse_args(argv)
     counts = prepare(args.corpus, args.out, args.parts, args.alignments, args.num_jobs)

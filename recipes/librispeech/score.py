@@ -2,8 +2,8 @@
 
     python recipes/librispeech/score.py --eval-dir exp/librispeech/lm/eval [--asr hubert --sim wavlm]
 
-Reads EVAL_DIR/<setting>.jsonl (or <setting>.limitN.jsonl, see --limit) and EVAL_DIR/<setting>/*.wav (stage 3) and writes
-EVAL_DIR/results_<asr>_<sim>.md (the table) and EVAL_DIR/scores_<asr>_<sim>.csv (per utterance).
+Reads EVAL_DIR/<setting>.jsonl (or <setting>.limitN.jsonl, see --limit) and EVAL_DIR/<setting>/*.wav (stage 3)
+and writes EVAL_DIR/results_<asr>_<sim>.md (the table) and EVAL_DIR/scores_<asr>_<sim>.csv (per utterance).
 The paper's backends are `--asr hubert --sim wavlm` (WER-H, a WavLM speaker verifier); the
 offline ones (`moonshine`, `pocketsphinx`, `resemblyzer`) need no download.
 """
@@ -30,10 +30,13 @@ def main(argv: list[str] | None = None) -> None:
 
     lists = read_lists(args.eval_dir, ("A", "B"), args.limit)
     if not lists:
-        raise SystemExit(f"{args.eval_dir}: no test list for --limit {args.limit} (A.jsonl, B.jsonl or "
-                         f"A.limit{args.limit}.jsonl ...); run stage 3 with the same --limit first.")
-    table, scores = evaluate(Scorer(args.asr, args.sim), lists, {s: args.eval_dir / s for s in lists},
-                             args.system, args.ground_truth)
+        raise SystemExit(
+            f"{args.eval_dir}: no test list for --limit {args.limit} (A.jsonl, B.jsonl or "
+            f"A.limit{args.limit}.jsonl ...); run stage 3 with the same --limit first."
+        )
+    table, scores = evaluate(
+        Scorer(args.asr, args.sim), lists, {s: args.eval_dir / s for s in lists}, args.system, args.ground_truth
+    )
     tag = f"{args.asr}_{args.sim}"
     (args.eval_dir / f"results_{tag}.md").write_text(table + "\n")
     write_csv(scores, args.eval_dir / f"scores_{tag}.csv")

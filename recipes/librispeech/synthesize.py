@@ -29,9 +29,13 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--ckpt", type=Path, help="TTS checkpoint directory (stage 2)")
-    who.add_argument("--resynthesis", type=Path, metavar="VAE",
-                     help="instead of a TTS, write this σ-VAE's reconstruction of each target: the codec's "
-                          "ceiling (a TTS checkpoint directory works too: its vae/ is used)")
+    who.add_argument(
+        "--resynthesis",
+        type=Path,
+        metavar="VAE",
+        help="instead of a TTS, write this σ-VAE's reconstruction of each target: the codec's "
+        "ceiling (a TTS checkpoint directory works too: its vae/ is used)",
+    )
     p.add_argument("--manifest", type=Path, required=True, help="test cuts manifest with transcripts (stage 0)")
     p.add_argument("--out", type=Path, required=True, help="evaluation directory")
     add_protocol_args(p)
@@ -50,8 +54,9 @@ def main(argv: list[str] | None = None) -> None:
         vae = SigmaVAE.from_pretrained(vae_dir, args.device).eval()
     else:
         tts = TTS.from_pretrained(args.ckpt, device=args.device)
-    lists = load_or_build_lists(args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds,
-                                args.prefix_seconds, args.limit)
+    lists = load_or_build_lists(
+        args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds, args.prefix_seconds, args.limit
+    )
     for setting, items in lists.items():
         if args.resynthesis:
             counts = resynthesize_items(vae, items, args.out / setting)

@@ -18,7 +18,9 @@ TRAIN_PREFIX = "train-"
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--corpus", type=Path, required=True, help="LibriTTS root (holds train-clean-100/, test-other/, ...)")
+    p.add_argument(
+        "--corpus", type=Path, required=True, help="LibriTTS root (holds train-clean-100/, test-other/, ...)"
+    )
     p.add_argument("--out", type=Path, required=True, help="manifest directory")
     p.add_argument("--num-jobs", type=int, default=1)
     args = p.parse_args(argv)
@@ -27,12 +29,14 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args.corpus.is_dir():
         raise SystemExit(f"{args.corpus}: no such directory.")
-    for pattern, prepare in (("*.trans.tsv", prepare_libritts), ("*.trans.txt", prepare_librispeech)):
+    for pattern, prepare in (("*.trans.tsv", prepare_libritts), ("*.trans.txt", prepare_librispeech)):  # noqa: B007
         parts = sorted(d.name for d in args.corpus.iterdir() if d.is_dir() and any(d.rglob(pattern)))
         if parts:
             break
     else:
-        raise SystemExit(f"{args.corpus}: no LibriTTS or LibriSpeech parts (directories with *.trans.tsv or *.trans.txt).")
+        raise SystemExit(
+            f"{args.corpus}: no LibriTTS or LibriSpeech parts (directories with *.trans.tsv or *.trans.txt)."
+        )
     manifests = prepare(args.corpus, dataset_parts=parts, output_dir=args.out, num_jobs=args.num_jobs)
     cuts = {part: CutSet.from_manifests(recordings=m["recordings"]) for part, m in manifests.items()}
     train = [c for part, cs in cuts.items() if part.startswith(TRAIN_PREFIX) for c in cs]

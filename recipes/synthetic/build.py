@@ -82,8 +82,9 @@ def split_slots(job: SpeakerJob) -> Iterator[str]:
         yield main
 
 
-def make_utterance(speaker: Speaker, text: str, sample_rate: int, target_dbfs: float,
-                   min_seconds: float = 0.0) -> np.ndarray:
+def make_utterance(
+    speaker: Speaker, text: str, sample_rate: int, target_dbfs: float, min_seconds: float = 0.0
+) -> np.ndarray:
     """Speak, resample to the corpus rate, warp into the pseudo-speaker, trim and level."""
     x, sr = synthesize(speaker.base, text)
     x = soxr.resample(x, sr, sample_rate).astype(np.float32) if sr != sample_rate else x
@@ -107,8 +108,10 @@ def earlier_takes(build_dir: Path, speaker: Speaker) -> dict[tuple[str, int, str
     rows = {row["speaker"]: row for row in json.loads(key_file.read_text())["speakers"]}
     if rows.get(speaker.id) != json.loads(json.dumps(speaker.row())):
         return {}
-    return {(r["split"], int(r["id"].rsplit("-", 1)[1]), r["text"]): utterance_folder(build_dir, r) / f"{r['id']}.flac"
-            for r in done[0]}
+    return {
+        (r["split"], int(r["id"].rsplit("-", 1)[1]), r["text"]): utterance_folder(build_dir, r) / f"{r['id']}.flac"
+        for r in done[0]
+    }
 
 
 def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
@@ -125,16 +128,25 @@ def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
             break
         take = earlier.get((split, sum(r["split"] == split for r in records), text))
         try:
-            x = (load_audio(take, audio_cfg.sample_rate, normalize_dbfs=None, trim=False) if take else
-                 make_utterance(spk, text, audio_cfg.sample_rate, audio_cfg.target_dbfs, cfg.min_seconds))
+            x = (
+                load_audio(take, audio_cfg.sample_rate, normalize_dbfs=None, trim=False)
+                if take
+                else make_utterance(spk, text, audio_cfg.sample_rate, audio_cfg.target_dbfs, cfg.min_seconds)
+            )
         except Exception as e:  # one sentence an engine cannot say must not stop the build
             log.warning(f"speaker {spk.id}: synthesis failed ({e}); sentence skipped")
             rejected.append({"engine": spk.base.engine, "reason": "synthesis"})
             continue
         seconds = len(x) / audio_cfg.sample_rate
-        record = {"speaker": spk.id, "split": split, "seconds": round(seconds, 3),
-                  "engine": spk.base.engine, "base_voice": spk.base.key,
-                  "text": text, "transcript": librispeech_transcript(text)}
+        record = {
+            "speaker": spk.id,
+            "split": split,
+            "seconds": round(seconds, 3),
+            "engine": spk.base.engine,
+            "base_voice": spk.base.key,
+            "text": text,
+            "transcript": librispeech_transcript(text),
+        }
         if not cfg.min_seconds <= seconds <= cfg.max_seconds:
             rejected.append({**record, "reason": "duration"})
             continue
@@ -204,9 +216,11 @@ def run_jobs(jobs: list[SpeakerJob], n_workers: int, out: Path) -> list[tuple[li
         for n, (job, result) in enumerate(zip(todo, pool.imap(speak_speaker, todo, chunksize=1)), 1):
             mark_done(out, job.speaker.id, result)
             results[job.speaker.id] = result
-            log.info(f"speaker {job.speaker.id} ({job.speaker.base.key}, k={job.speaker.k}): {len(result[0])} "
-                     f"utterances, {sum(r['seconds'] for r in result[0]):.0f} s, {len(result[1])} rejected "
-                     f"[{n}/{len(todo)}]")
+            log.info(
+                f"speaker {job.speaker.id} ({job.speaker.base.key}, k={job.speaker.k}): {len(result[0])} "
+                f"utterances, {sum(r['seconds'] for r in result[0]):.0f} s, {len(result[1])} rejected "
+                f"[{n}/{len(todo)}]"
+            )
     return [results[job.speaker.id] for job in jobs]
 
 
@@ -227,8 +241,11 @@ def build(cfg: BuildConfig) -> dict:
     results = run_jobs(plan_jobs(cfg, speakers, sentences), cfg.jobs, cfg.out)
     records = [r for recs, _ in results for r in recs]
     rejected = [r for _, rej in results for r in rej]
-    short = [s.id for s, (recs, _) in zip(speakers, results)
-             if sum(r["split"] in ("train", "test-unseen") for r in recs) < cfg.min_utts]
+    short = [
+        s.id
+        for s, (recs, _) in zip(speakers, results)
+        if sum(r["split"] in ("train", "test-unseen") for r in recs) < cfg.min_utts
+    ]
     for spk_id in short:
         log.warning(f"speaker {spk_id} has fewer than {cfg.min_utts} utterances: its sentences ran out")
     minutes = {s.id: sum(r["seconds"] for r in recs) / 60 for s, (recs, _) in zip(speakers, results)}
@@ -236,8 +253,16 @@ def build(cfg: BuildConfig) -> dict:
     write_utterance_table(records, cfg.out)
     from recipes.synthetic.card import write_data_card
 
-    summary = {"cfg": cfg, "speakers": speakers, "records": records, "rejected": rejected, "skipped": skipped,
-               "text_counts": text_counts, "short_speakers": short, "build_seconds": time.time() - started}
+    summary = {
+        "cfg": cfg,
+        "speakers": speakers,
+        "records": records,
+        "rejected": rejected,
+        "skipped": skipped,
+        "text_counts": text_counts,
+        "short_speakers": short,
+        "build_seconds": time.time() - started,
+    }
     write_data_card(summary, cfg.out)
     return summary
 
@@ -252,8 +277,12 @@ def write_utterance_table(records: list[dict], out: Path) -> None:
 
 def parse_args(argv: list[str] | None = None) -> BuildConfig:
     p = argparse.ArgumentParser(prog="python -m recipes.synthetic.build", description=__doc__.split("\n")[0])
-    p.add_argument("--out", type=Path, required=True,
-                   help="output directory: new, empty, or an interrupted build with the same settings (resumed)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output directory: new, empty, or an interrupted build with the same settings (resumed)",
+    )
     p.add_argument("--hours", type=float, default=1.0, help="total audio to generate, all splits")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--speakers", type=int, default=None, help="default: max(2 per base voice, 6 per hour)")
@@ -264,17 +293,31 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
     p.add_argument("--max-wer", type=float, default=0.35, help="drop utterances whose ASR WER is above this")
     p.add_argument("--no-qc", action="store_true", help="skip ASR checking (faster, unchecked audio)")
     p.add_argument("--no-similarity", action="store_true", help="skip resemblyzer statistics")
-    p.add_argument("--reuse", type=Path, default=None, metavar="DIR",
-                   help="an earlier build with the same --seed (e.g. fewer --hours): its audio is copied "
-                        "where speaker, position and sentence match, instead of synthesised again")
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="an earlier build with the same --seed (e.g. fewer --hours): its audio is copied "
+        "where speaker, position and sentence match, instead of synthesised again",
+    )
     a = p.parse_args(argv)
     if a.hours <= 0 or a.jobs < 1:
         p.error("--hours must be positive and --jobs at least 1")
-    return BuildConfig(out=a.out, hours=a.hours, seed=a.seed, speakers=a.speakers,
-                       engines=tuple(e.strip() for e in a.engines.split(",") if e.strip()),
-                       text_sources=tuple(s.strip() for s in a.text.split(",") if s.strip()),
-                       jobs=a.jobs, unseen_voices=a.unseen_voices, max_wer=a.max_wer,
-                       qc=not a.no_qc, similarity=not a.no_similarity, reuse=a.reuse)
+    return BuildConfig(
+        out=a.out,
+        hours=a.hours,
+        seed=a.seed,
+        speakers=a.speakers,
+        engines=tuple(e.strip() for e in a.engines.split(",") if e.strip()),
+        text_sources=tuple(s.strip() for s in a.text.split(",") if s.strip()),
+        jobs=a.jobs,
+        unseen_voices=a.unseen_voices,
+        max_wer=a.max_wer,
+        qc=not a.no_qc,
+        similarity=not a.no_similarity,
+        reuse=a.reuse,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,8 +329,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     hours = sum(r["seconds"] for r in summary["records"]) / 3600
-    print(f"wrote {len(summary['records'])} utterances, {hours:.2f} h, {len(summary['speakers'])} speakers "
-          f"to {cfg.out} in {summary['build_seconds'] / 60:.1f} min; see {cfg.out / 'DATA.md'}")
+    print(
+        f"wrote {len(summary['records'])} utterances, {hours:.2f} h, {len(summary['speakers'])} speakers "
+        f"to {cfg.out} in {summary['build_seconds'] / 60:.1f} min; see {cfg.out / 'DATA.md'}"
+    )
     return 0
 
 

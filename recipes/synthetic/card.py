@@ -23,8 +23,9 @@ def split_rows(records: list[dict], key: str) -> list[list]:
         groups[(r[key], r["split"])].append(r)
     rows = []
     for (value, split), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], SPLIT_ORDER.index(kv[0][1]))):
-        rows.append([value, split, len(rs), f"{sum(r['seconds'] for r in rs) / 3600:.3f}",
-                     len({r['speaker'] for r in rs})])
+        rows.append(
+            [value, split, len(rs), f"{sum(r['seconds'] for r in rs) / 3600:.3f}", len({r["speaker"] for r in rs})]
+        )
     return rows
 
 
@@ -53,17 +54,26 @@ def similarity_section(summary: dict, out: Path) -> list[str]:
     for r in records:
         if len(groups[(r["speaker"], r["split"])]) < cfg.similarity_utts:
             chapter = r["id"].split("-")[1]
-            groups[(r["speaker"], r["split"])].append(str(out / r["split"] / str(r["speaker"]) / chapter / f"{r['id']}.flac"))
+            groups[(r["speaker"], r["split"])].append(
+                str(out / r["split"] / str(r["speaker"]) / chapter / f"{r['id']}.flac")
+            )
     emb = speaker_embeddings(dict(groups))
     base_of = {s.id: s.base.key for s in summary["speakers"]}
     stats = similarity_stats(emb, base_of)
     hits, total = distinct_fraction(emb, base_of)
-    lines = ["## Speaker similarity (resemblyzer, mean cosine of utterance d-vectors)", "",
-             f"Up to {cfg.similarity_utts} utterances per speaker and split.", ""]
-    lines += table(["pairs of utterances", "mean cosine", "pairs"],
-                   [[k, f"{m:.3f}", n] for k, (m, n) in stats.items()])
-    lines += ["", f"Pseudo-speakers closer to themselves than to every other speaker of the same base voice: "
-                  f"**{hits} / {total}**.", ""]
+    lines = [
+        "## Speaker similarity (resemblyzer, mean cosine of utterance d-vectors)",
+        "",
+        f"Up to {cfg.similarity_utts} utterances per speaker and split.",
+        "",
+    ]
+    lines += table(["pairs of utterances", "mean cosine", "pairs"], [[k, f"{m:.3f}", n] for k, (m, n) in stats.items()])
+    lines += [
+        "",
+        f"Pseudo-speakers closer to themselves than to every other speaker of the same base voice: "
+        f"**{hits} / {total}**.",
+        "",
+    ]
     return lines
 
 
@@ -90,26 +100,42 @@ def build_command(cfg) -> str:
 def write_data_card(summary: dict, out: Path) -> None:
     cfg, records, rejected = summary["cfg"], summary["records"], summary["rejected"]
     hours = sum(r["seconds"] for r in records) / 3600
-    lines = ["# Synthetic multi-speaker English corpus: data card", "",
-             f"- built with `{build_command(cfg)}` in {summary['build_seconds'] / 60:.1f} min",
-             f"- {len(records)} utterances, {hours:.2f} h, {len(summary['speakers'])} speakers, "
-             f"24 kHz FLAC, LibriSpeech layout",
-             f"- text sources (sentences after filtering): "
-             + ", ".join(f"{k} {v}" for k, v in summary["text_counts"].items()),
-             f"- QC: {'ASR, utterances with WER > ' + str(cfg.max_wer) + ' dropped' if cfg.qc else 'off'}", ""]
+    lines = [
+        "# Synthetic multi-speaker English corpus: data card",
+        "",
+        f"- built with `{build_command(cfg)}` in {summary['build_seconds'] / 60:.1f} min",
+        f"- {len(records)} utterances, {hours:.2f} h, {len(summary['speakers'])} speakers, "
+        f"24 kHz FLAC, LibriSpeech layout",
+        "- text sources (sentences after filtering): "
+        + ", ".join(f"{k} {v}" for k, v in summary["text_counts"].items()),
+        f"- QC: {'ASR, utterances with WER > ' + str(cfg.max_wer) + ' dropped' if cfg.qc else 'off'}",
+        "",
+    ]
     if summary["skipped"]:
         lines += ["## Skipped engines and voices", ""] + [f"- {m}" for m in summary["skipped"]] + [""]
     if summary["short_speakers"]:
-        lines += [f"**Speakers with fewer than {cfg.min_utts} utterances in their main split:** "
-                  + ", ".join(map(str, summary["short_speakers"])), ""]
+        lines += [
+            f"**Speakers with fewer than {cfg.min_utts} utterances in their main split:** "
+            + ", ".join(map(str, summary["short_speakers"])),
+            "",
+        ]
     per_split = [row[1:] for row in split_rows([{**r, "all": ""} for r in records], "all")]
     lines += ["## Per split", ""] + table(["split", "utterances", "hours", "speakers"], per_split)
     lines += ["", "## Per engine and split", ""]
     lines += table(["engine", "split", "utterances", "hours", "speakers"], split_rows(records, "engine"))
     if cfg.qc:
         lines += ["", "## Ground-truth WER per engine (ASR against the text the audio was made from)", ""]
-        lines += table(["engine", "checked", "mean WER, all checked", "mean WER, kept", "dropped by WER",
-                        "dropped (duration, synthesis)"], wer_rows(records, rejected))
+        lines += table(
+            [
+                "engine",
+                "checked",
+                "mean WER, all checked",
+                "mean WER, kept",
+                "dropped by WER",
+                "dropped (duration, synthesis)",
+            ],
+            wer_rows(records, rejected),
+        )
     lines += [""]
     if cfg.similarity and records:
         lines += similarity_section(summary, out)

@@ -40,9 +40,13 @@ def _voices(engine: str, first_code: int, names_sex: str) -> list[BaseVoice]:
 
 # Append only: a voice's code must never change. espeak-ng "+variant" names pick its voice variants.
 CATALOG: list[BaseVoice] = (
-    _voices("espeak", 10, "en-us/M en-us+f2/F en-us+m3/M en-us+f4/F en/M en+f3/F en-gb-scotland/M "
-                          "en-gb-scotland+f1/F en-029/M en-029+f5/F en-gb-x-rp+m5/M en-gb-x-rp+f2/F "
-                          "en-us-nyc+m7/M en-gb-x-gbclan+m2/M en-gb-x-gbcwmd+f4/F en-us+klatt/M")
+    _voices(
+        "espeak",
+        10,
+        "en-us/M en-us+f2/F en-us+m3/M en-us+f4/F en/M en+f3/F en-gb-scotland/M "
+        "en-gb-scotland+f1/F en-029/M en-029+f5/F en-gb-x-rp+m5/M en-gb-x-rp+f2/F "
+        "en-us-nyc+m7/M en-gb-x-gbclan+m2/M en-gb-x-gbcwmd+f4/F en-us+klatt/M",
+    )
     + _voices("mbrola", 40, "us1/F us2/M us3/M en1/M")
     + _voices("flite", 50, "kal16/M awb/M rms/M slt/F")
     + _voices("festival", 60, "ked_diphone/M cmu_us_slt_arctic_hts/F")

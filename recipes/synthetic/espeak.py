@@ -30,8 +30,16 @@ class EspeakLibrary:
         self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        self.lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                          ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        self.lib.espeak_Synth.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         self.sample_rate = self.lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(), 0)
         if self.sample_rate <= 0:
             raise RuntimeError(f"espeak_Initialize failed for data path {data_path}")
@@ -44,8 +52,14 @@ class EspeakLibrary:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0
 
-    def synth(self, text: str, voice: str, rate: int = DEFAULT_RATE, pitch: int = DEFAULT_PITCH,
-              pitch_range: int = DEFAULT_RANGE) -> np.ndarray:
+    def synth(
+        self,
+        text: str,
+        voice: str,
+        rate: int = DEFAULT_RATE,
+        pitch: int = DEFAULT_PITCH,
+        pitch_range: int = DEFAULT_RANGE,
+    ) -> np.ndarray:
         """Speak `text` with voice name `voice` (e.g. "en-us+m3"); returns float32 at `sample_rate`."""
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"espeak-ng has no voice named {voice!r}")
@@ -59,7 +73,7 @@ class EspeakLibrary:
         if err != 0:
             raise RuntimeError(f"espeak_Synth failed with error {err} for voice {voice!r}")
         pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
-        return (pcm.astype(np.float32) / 32768.0)
+        return pcm.astype(np.float32) / 32768.0
 
 
 @lru_cache(maxsize=1)

@@ -37,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         base = voices[key]
         if (problem := missing_requirement(base)) is not None:
             raise SystemExit(f"examples: {key} is not usable here: {problem}")
-        speaker = Speaker(id=base.code * 100 + k, base=base, k=k, warp=sample_warps(args.seed, base.code, k + 1)[k],
-                          unseen=True)
+        speaker = Speaker(
+            id=base.code * 100 + k, base=base, k=k, warp=sample_warps(args.seed, base.code, k + 1)[k], unseen=True
+        )
         x = make_utterance(speaker, text, audio.sample_rate, audio.target_dbfs)
         path = save_audio(Path(args.out) / f"voice{i}.wav", x, audio.sample_rate)
         print(f"{path}: speaker {speaker.id} ({key}, k={k}), {len(x) / audio.sample_rate:.2f} s")

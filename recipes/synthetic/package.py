@@ -32,8 +32,12 @@ def package(ckpt: Path, out: Path, notes: dict | None = None) -> dict:
     a, b = (_latents(t) for t in (full, small))
     n = min(len(a), len(b))
     size = sum(p.stat().st_size for p in out.rglob("*.safetensors"))
-    return {"megabytes": round(size / 1e6, 2), "frames_fp32": len(a), "frames_fp16": len(b),
-            "max_abs_latent_diff": float((a[:n] - b[:n]).abs().max())}
+    return {
+        "megabytes": round(size / 1e6, 2),
+        "frames_fp32": len(a),
+        "frames_fp16": len(b),
+        "max_abs_latent_diff": float((a[:n] - b[:n]).abs().max()),
+    }
 
 
 def _latents(tts: TTS) -> torch.Tensor:

@@ -49,8 +49,12 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     return wer([reference], [hypothesis])
 
 
-RELATIONS = ("same speaker, same split", "same speaker, across splits", "different speaker, same base voice",
-             "different base voice")
+RELATIONS = (
+    "same speaker, same split",
+    "same speaker, across splits",
+    "different speaker, same base voice",
+    "different base voice",
+)
 
 
 def speaker_embeddings(paths: dict) -> dict:

@@ -22,8 +22,9 @@ def open_output(out: Path, key: dict) -> bool:
     key = json.loads(json.dumps(key))  # compare as it reads back from disk
     if out.exists() and any(out.iterdir()):
         if not state.is_file() or json.loads(state.read_text()) != key:
-            raise FileExistsError(f"{out} is not empty and holds no unfinished build with these settings; "
-                                  "choose a new --out directory")
+            raise FileExistsError(
+                f"{out} is not empty and holds no unfinished build with these settings; choose a new --out directory"
+            )
         return True
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text(json.dumps(key, indent=1))

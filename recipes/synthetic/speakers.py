@@ -17,9 +17,15 @@ from recipes.synthetic.engines import BaseVoice
 from recipes.synthetic.warp import Warp
 
 # Base voices held out whole for test-unseen, first available first.
-HOLDOUT_PREFERENCE = ("flite:rms", "mbrola:us3", "festival:ked_diphone", "espeak:en-029+f5",
-                      "espeak:en-gb-x-gbcwmd+f4", "espeak:en-gb-scotland+f1")
-LOG_F0_RANGE = np.log(2 ** 0.5)  # f0 scale in [0.71, 1.41]
+HOLDOUT_PREFERENCE = (
+    "flite:rms",
+    "mbrola:us3",
+    "festival:ked_diphone",
+    "espeak:en-029+f5",
+    "espeak:en-gb-x-gbcwmd+f4",
+    "espeak:en-gb-scotland+f1",
+)
+LOG_F0_RANGE = np.log(2**0.5)  # f0 scale in [0.71, 1.41]
 LOG_FORMANT_RANGE = np.log(1.16)  # formant scale in [0.86, 1.16]
 LOG_RATE_RANGE = (np.log(0.85), np.log(1.2))
 MIN_WARP_DISTANCE = 0.8  # in (log f0, log formant) units normalised by the ranges above
@@ -35,9 +41,14 @@ class Speaker:
     unseen: bool  # True: only in test-unseen
 
     def row(self) -> dict:
-        return {"speaker": self.id, "split_group": "unseen" if self.unseen else "seen",
-                "engine": self.base.engine, "base_voice": self.base.name, "sex": self.base.sex,
-                **self.warp.to_dict()}
+        return {
+            "speaker": self.id,
+            "split_group": "unseen" if self.unseen else "seen",
+            "engine": self.base.engine,
+            "base_voice": self.base.name,
+            "sex": self.base.sex,
+            **self.warp.to_dict(),
+        }
 
 
 def sample_warps(seed: int, code: int, n: int) -> list[Warp]:
@@ -51,9 +62,13 @@ def sample_warps(seed: int, code: int, n: int) -> list[Warp]:
                 break  # else the last draw is kept: more than ~12 speakers per base crowd the plane
         log_rate = rng.uniform(*LOG_RATE_RANGE)
         points.append(p)
-        warps.append(Warp(f0_scale=round(float(np.exp(p[0] * LOG_F0_RANGE)), 4),
-                          formant_scale=round(float(np.exp(p[1] * LOG_FORMANT_RANGE)), 4),
-                          rate=round(float(np.exp(log_rate)), 4)))
+        warps.append(
+            Warp(
+                f0_scale=round(float(np.exp(p[0] * LOG_F0_RANGE)), 4),
+                formant_scale=round(float(np.exp(p[1] * LOG_FORMANT_RANGE)), 4),
+                rate=round(float(np.exp(log_rate)), 4),
+            )
+        )
     return warps
 
 
@@ -70,8 +85,10 @@ def plan_speakers(bases: list[BaseVoice], n_speakers: int, seed: int, n_unseen_b
     if len(bases) < n_unseen_bases + 1:
         raise ValueError(f"need at least {n_unseen_bases + 1} usable base voices, have {len(bases)}")
     if n_speakers < len(bases):
-        raise ValueError(f"{n_speakers} speakers are fewer than the {len(bases)} usable base voices; "
-                         "ask for more speakers or fewer engines")
+        raise ValueError(
+            f"{n_speakers} speakers are fewer than the {len(bases)} usable base voices; "
+            "ask for more speakers or fewer engines"
+        )
     bases = sorted(bases, key=lambda b: b.code)
     per_base = [n_speakers // len(bases) + (i < n_speakers % len(bases)) for i in range(len(bases))]
     if max(per_base) > MAX_SPEAKERS_PER_BASE:

@@ -18,19 +18,33 @@ log = logging.getLogger(__name__)
 
 WORDNET_DIR = Path("/usr/share/wordnet")
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
-FORTUNE_FILES = ("fortunes", "wisdom", "literature", "science", "food", "kids", "pets", "platitudes",
-                 "people", "education", "work", "humorists")
+FORTUNE_FILES = (
+    "fortunes",
+    "wisdom",
+    "literature",
+    "science",
+    "food",
+    "kids",
+    "pets",
+    "platitudes",
+    "people",
+    "education",
+    "work",
+    "humorists",
+)
 BUNDLED = Path(__file__).with_name("sentences.txt")
 SOURCES = ("wordnet", "fortunes", "bundled")
 
 MIN_WORDS, MAX_WORDS, MAX_CHARS = 8, 32, 220  # under 8 words most voices speak for less than 2 s
 # Words that keep a sentence out of the corpus (decency filter; matched as whole words, any case).
-BLOCKLIST = frozenset("""
+BLOCKLIST = frozenset(
+    """
 sex sexy sexual sexually rape raped rapist porn pornography nude naked whore slut bitch bastard damn
 goddamn hell fuck fucking shit crap piss ass asshole dick cock pussy penis vagina breasts tits boobs
 nigger negro fag faggot queer dyke retard retarded kill killed killing murder murdered suicide corpse
 drunk drunken cocaine heroin marijuana kike spic chink gook jap wop cunt screw screwed orgasm genitals
-""".split())
+""".split()
+)
 ALLOWED = re.compile(r"^[A-Za-z0-9 ,.;:'?!\-\"()]+$")
 
 

@@ -17,9 +17,20 @@ TINY_SPLITS = ("train", "dev", "test", "test-unseen")
 
 def tiny_config(out_dir: str | Path, seed: int = 0) -> BuildConfig:
     voices = [v for v in CATALOG if v.engine == "espeak" and v.name in TINY_VOICES]
-    return BuildConfig(out=Path(out_dir), hours=0.01, seed=seed, speakers=6, engines=("espeak",),
-                       text_sources=("bundled",), min_utts=3, n_dev=1, n_test=1, qc=False,
-                       similarity=False, voices=voices)
+    return BuildConfig(
+        out=Path(out_dir),
+        hours=0.01,
+        seed=seed,
+        speakers=6,
+        engines=("espeak",),
+        text_sources=("bundled",),
+        min_utts=3,
+        n_dev=1,
+        n_test=1,
+        qc=False,
+        similarity=False,
+        voices=voices,
+    )
 
 
 def build_tiny_corpus(out_dir: str | Path, seed: int = 0) -> Path:

@@ -23,7 +23,8 @@ from vae_audio.errors import InputError
 SUFFIXES = (".txt", ".md", ".markdown", ".epub")
 
 _TXT_HEADING = re.compile(
-    r"^(?:(?:chapter|part|book)\s+(?:\d+|[ivxlcdm]+|[a-z]+(?:[- ][a-z]+)?)\b.*|prologue|epilogue|preface|introduction)$",
+    r"^(?:(?:chapter|part|book)\s+(?:\d+|[ivxlcdm]+|[a-z]+(?:[- ][a-z]+)?)\b.*"
+    r"|prologue|epilogue|preface|introduction)$",
     re.IGNORECASE,
 )
 

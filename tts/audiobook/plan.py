@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tts.audiobook.document import Book
 
@@ -33,7 +33,9 @@ def digest(obj) -> str:
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def plan_chunks(book: Book, split: Callable[[str], list[str]], settings: dict, seed: int) -> tuple[list[Chunk], list[str]]:
+def plan_chunks(
+    book: Book, split: Callable[[str], list[str]], settings: dict, seed: int
+) -> tuple[list[Chunk], list[str]]:
     """Split every title and paragraph with `split` (normalise + chunk) in reading order.
 
     Returns the chunks and the texts that `split` found nothing to speak in (a line of "* * *",

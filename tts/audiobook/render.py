@@ -19,9 +19,10 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -101,18 +102,36 @@ def _assemble_chapter(chunks: list[Chunk], rendered: dict[str, Rendered], sr: in
     pieces, entries, t = [], [], 0
     for i, c in enumerate(chunks):
         audio = rendered[c.key].audio
-        entries.append({"text": c.text, "paragraph": c.paragraph, "start": round(t / sr, 3),
-                        "duration": round(len(audio) / sr, 3), "flag": rendered[c.key].flag,
-                        "tries": rendered[c.key].tries})
+        entries.append(
+            {
+                "text": c.text,
+                "paragraph": c.paragraph,
+                "start": round(t / sr, 3),
+                "duration": round(len(audio) / sr, 3),
+                "flag": rendered[c.key].flag,
+                "tries": rendered[c.key].tries,
+            }
+        )
         gap = np.zeros(int(_pause_after(chunks, i) * sr), np.float32)
         pieces += [audio, gap]
         t += len(audio) + len(gap)
     return np.concatenate(pieces) if pieces else np.zeros(0, np.float32), entries
 
 
-def render_book(tts: Synthesizer, book_path: str | Path, out_dir: str | Path, *,
-                split: Callable[[str], list[str]], settings: dict, seed: int = 0, batch_size: int = 8,
-                fmt: str = "wav", joined: bool = False, max_tries: int = 2, progress: bool = True) -> dict:
+def render_book(
+    tts: Synthesizer,
+    book_path: str | Path,
+    out_dir: str | Path,
+    *,
+    split: Callable[[str], list[str]],
+    settings: dict,
+    seed: int = 0,
+    batch_size: int = 8,
+    fmt: str = "wav",
+    joined: bool = False,
+    max_tries: int = 2,
+    progress: bool = True,
+) -> dict:
     """Synthesise the book at `book_path` into `out_dir`; return the manifest (also written as JSON)."""
     start = time.perf_counter()
     book = read_book(book_path)
@@ -122,7 +141,9 @@ def render_book(tts: Synthesizer, book_path: str | Path, out_dir: str | Path, *,
     chunks, unspoken = plan_chunks(book, split, settings, seed)
     book.skipped += unspoken
     made_audio = _run_batches(tts, batches(chunks, batch_size), chunk_dir, max_tries, progress)
-    rendered = {key: _load_chunk(chunk_dir / f"{key}.npz") for key in {c.key for c in chunks}}  # a repeated sentence is read once
+    rendered = {
+        key: _load_chunk(chunk_dir / f"{key}.npz") for key in {c.key for c in chunks}
+    }  # a repeated sentence is read once
     manifest = _write_outputs(book, chunks, rendered, out_dir, sr, fmt, joined)
     wall = time.perf_counter() - start
     manifest["summary"] = {
@@ -155,8 +176,9 @@ def _run_batches(tts: Synthesizer, plan: list[list[Chunk]], chunk_dir: Path, max
     return made
 
 
-def _write_outputs(book: Book, chunks: list[Chunk], rendered: dict[str, Rendered], out_dir: Path,
-                   sr: int, fmt: str, joined: bool) -> dict:
+def _write_outputs(
+    book: Book, chunks: list[Chunk], rendered: dict[str, Rendered], out_dir: Path, sr: int, fmt: str, joined: bool
+) -> dict:
     manifest = {"sample_rate": sr, "chapters": [], "not_spoken": book.skipped}
     all_audio, offset = [], 0.0
     for c, chapter in enumerate(book.chapters):
@@ -164,8 +186,15 @@ def _write_outputs(book: Book, chunks: list[Chunk], rendered: dict[str, Rendered
         name = f"{c + 1:02d}-{_slug(chapter.title)}.{fmt}"
         save_audio(out_dir / name, audio, sr)
         duration = len(audio) / sr
-        manifest["chapters"].append({"title": chapter.title, "file": name, "duration": round(duration, 3),
-                                     "start_in_book": round(offset, 3), "chunks": entries})
+        manifest["chapters"].append(
+            {
+                "title": chapter.title,
+                "file": name,
+                "duration": round(duration, 3),
+                "start_in_book": round(offset, 3),
+                "chunks": entries,
+            }
+        )
         gap = np.zeros(int(PAUSES["title"] * sr), np.float32)
         all_audio += [audio, gap]
         offset += duration + len(gap) / sr

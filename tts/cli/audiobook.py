@@ -18,8 +18,12 @@ from pathlib import Path
 def register(subparsers) -> None:
     from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
 
-    p = subparsers.add_parser("audiobook", help="synthesise a .txt/.md/.epub book, one file per chapter (resumable)",
-                              description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "audiobook",
+        help="synthesise a .txt/.md/.epub book, one file per chapter (resumable)",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("book", metavar="BOOK", help="the book: .txt, .md or .epub")
     p.add_argument("--voice", required=True, help="voice prompt audio file, used for every sentence")
     p.add_argument("--voice-text", help="transcript of the voice prompt (continuation mode)")
@@ -27,11 +31,17 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=["wav", "flac"], default="wav", help="chapter audio format (default wav)")
     p.add_argument("--batch-size", type=int, default=8, help="sentences synthesised together (default 8)")
     p.add_argument("--joined", action="store_true", help="also write the whole book as one file (book.wav/.flac)")
-    p.add_argument("--cfg-scale", type=float, default=DEFAULT_CFG_SCALE, help=f"CFG scale (default {DEFAULT_CFG_SCALE})")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"sampler steps per frame (default {DEFAULT_STEPS})")
+    p.add_argument(
+        "--cfg-scale", type=float, default=DEFAULT_CFG_SCALE, help=f"CFG scale (default {DEFAULT_CFG_SCALE})"
+    )
+    p.add_argument(
+        "--steps", type=int, default=DEFAULT_STEPS, help=f"sampler steps per frame (default {DEFAULT_STEPS})"
+    )
     p.add_argument("--seed", type=int, default=0, help="book seed; each sentence's seed derives from it (default 0)")
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
-    p.add_argument("--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt")
+    p.add_argument(
+        "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -57,8 +67,9 @@ class BoundVoice:
         self.sample_rate = tts.sample_rate
 
     def synthesize_batch(self, texts: list[str], seeds: list[int]):
-        return self.tts.synthesize_batch(texts, voice=self.voice, cfg_scale=self.cfg_scale,
-                                         steps=self.steps, seeds=seeds)
+        return self.tts.synthesize_batch(
+            texts, voice=self.voice, cfg_scale=self.cfg_scale, steps=self.steps, seeds=seeds
+        )
 
 
 def _split(text: str) -> list[str]:
@@ -84,14 +95,30 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--batch-size and --steps must be at least 1.")
     tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
     prompt = tts.load_voice(voice, args.voice_text)  # checked and encoded once for the whole book
-    settings = {"model": _checkpoint_digest(Path(tts.checkpoint_dir)), "voice": _file_digest(voice),
-                "voice_text": args.voice_text, "cfg_scale": args.cfg_scale, "steps": args.steps}
+    settings = {
+        "model": _checkpoint_digest(Path(tts.checkpoint_dir)),
+        "voice": _file_digest(voice),
+        "voice_text": args.voice_text,
+        "cfg_scale": args.cfg_scale,
+        "steps": args.steps,
+    }
     out_dir = Path(args.out_dir) if args.out_dir else book.with_suffix("")
-    manifest = render_book(BoundVoice(tts, prompt, args.cfg_scale, args.steps), book, out_dir, split=_split,
-                           settings=settings, seed=args.seed, batch_size=args.batch_size, fmt=args.format,
-                           joined=args.joined, progress=not args.no_progress)
+    manifest = render_book(
+        BoundVoice(tts, prompt, args.cfg_scale, args.steps),
+        book,
+        out_dir,
+        split=_split,
+        settings=settings,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        fmt=args.format,
+        joined=args.joined,
+        progress=not args.no_progress,
+    )
     s = manifest["summary"]
     rtf = f", real-time factor {s['real_time_factor']}" if s["real_time_factor"] is not None else ""
-    print(f"wrote {len(manifest['chapters'])} chapters to {out_dir}: {s['audio_seconds'] / 60:.1f} min of audio "
-          f"in {s['wall_seconds']:.1f} s{rtf}; {s['flagged_chunks']} chunks flagged (see manifest.json)")
+    print(
+        f"wrote {len(manifest['chapters'])} chapters to {out_dir}: {s['audio_seconds'] / 60:.1f} min of audio "
+        f"in {s['wall_seconds']:.1f} s{rtf}; {s['flagged_chunks']} chunks flagged (see manifest.json)"
+    )
     return 0

@@ -14,14 +14,26 @@ import argparse
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("demo", help="start the Gradio web demo",
-                              description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "demo",
+        help="start the Gradio web demo",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
-    p.add_argument("--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every interface (default 127.0.0.1)")
+    p.add_argument(
+        "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every interface (default 127.0.0.1)"
+    )
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    p.add_argument("--share", choices=["true", "false"], default="false",
-                   help="ask Gradio for a public share link (needs internet; default false)")
+    p.add_argument(
+        "--share",
+        choices=["true", "false"],
+        default="false",
+        help="ask Gradio for a public share link (needs internet; default false)",
+    )
     p.add_argument("--max-chars", type=int, default=600, help="longest text accepted (default 600)")
     p.add_argument("--concurrency", type=int, default=1, help="syntheses at once; others wait in the queue (default 1)")
     p.set_defaults(func=run)
@@ -38,7 +50,6 @@ def run(args: argparse.Namespace) -> int:
 
         raise InputError(f"the demo needs gradio: pip install 'latentlm-tts[demo]' ({e.name} is missing).") from None
     from tts.api import TTS
-
     from tts.cli.say import load_onnx
 
     tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)

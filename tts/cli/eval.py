@@ -18,14 +18,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 ASR_NAMES = ("moonshine", "pocketsphinx", "hubert")  # tts.eval's backends, named here so that building the
-SIM_NAMES = ("resemblyzer", "wavlm", "ecapa")         # parser does not import the eval extra (jiwer, ...)
+SIM_NAMES = ("resemblyzer", "wavlm", "ecapa")  # parser does not import the eval extra (jiwer, ...)
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("eval", help="zero-shot WER/SIM evaluation (settings A and B) on a test manifest",
-                              description=__doc__.splitlines()[0])
+    p = subparsers.add_parser(
+        "eval",
+        help="zero-shot WER/SIM evaluation (settings A and B) on a test manifest",
+        description=__doc__.splitlines()[0],
+    )
     p.add_argument("--manifest", type=Path, required=True, help="Lhotse cuts manifest with transcripts")
     p.add_argument("--out", type=Path, required=True, help="output directory (test lists, audio, table, CSV)")
     p.add_argument("--ckpt", default=None, help="TTS checkpoint to evaluate (default: only the ground truth)")
@@ -54,14 +56,18 @@ def run(args: argparse.Namespace) -> int:
     system = args.onnx or args.ckpt
     if system is None and not args.ground_truth:
         raise InputError("nothing to score: no --ckpt or --onnx, and --no-ground-truth.")
-    lists = load_or_build_lists(args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds,
-                                args.prefix_seconds, args.limit)
+    lists = load_or_build_lists(
+        args.manifest, args.out, args.settings, args.min_seconds, args.max_seconds, args.prefix_seconds, args.limit
+    )
     if not any(lists.values()):
-        raise InputError(f"{args.manifest}: no utterance of {args.min_seconds:g}-{args.max_seconds:g} s "
-                         "fits the protocol (setting A needs two per speaker).")
+        raise InputError(
+            f"{args.manifest}: no utterance of {args.min_seconds:g}-{args.max_seconds:g} s "
+            "fits the protocol (setting A needs two per speaker)."
+        )
     dirs = synthesize(args, lists) if system is not None else None
-    table, scores = evaluate(Scorer(args.asr, args.sim), lists, dirs, Path(system).name if system else "",
-                             args.ground_truth)
+    table, scores = evaluate(
+        Scorer(args.asr, args.sim), lists, dirs, Path(system).name if system else "", args.ground_truth
+    )
     tag = f"{args.asr}_{args.sim}"
     (args.out / f"results_{tag}.md").write_text(table + "\n")
     write_csv(scores, args.out / f"scores_{tag}.csv")
@@ -75,9 +81,11 @@ def synthesize(args: argparse.Namespace, lists: dict) -> dict[str, Path]:
 
     if args.onnx:
         from tts.onnx import OnnxTTS
+
         tts = OnnxTTS(args.onnx)
     else:
         from tts.api import TTS
+
         tts = TTS.from_pretrained(args.ckpt)
     for setting, items in lists.items():
         synthesize_items(tts, items, args.out / setting, args.cfg_scale, args.steps, args.seed)

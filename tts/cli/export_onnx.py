@@ -13,16 +13,26 @@ import argparse
 def register(subparsers) -> None:
     from tts.onnx.export import DEFAULT_OPSET
 
-    p = subparsers.add_parser("export-onnx", help="export a checkpoint to ONNX graphs for the torch-free runtime",
-                              description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "export-onnx",
+        help="export a checkpoint to ONNX graphs for the torch-free runtime",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
     p.add_argument("-o", "--output", required=True, help="output directory for the graphs and config.json")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset, at least 17 (default {DEFAULT_OPSET})")
+    p.add_argument(
+        "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset, at least 17 (default {DEFAULT_OPSET})"
+    )
     precision = p.add_mutually_exclusive_group()
     precision.add_argument("--fp16", action="store_true", help="float16 weights and arithmetic (GPU)")
     precision.add_argument("--int8", action="store_true", help="int8 dynamic quantisation of the LM and head (CPU)")
-    p.add_argument("--sampler-steps", type=int, default=None,
-                   help="solver steps unrolled into sampler.onnx (default: the API's default steps)")
+    p.add_argument(
+        "--sampler-steps",
+        type=int,
+        default=None,
+        help="solver steps unrolled into sampler.onnx (default: the API's default steps)",
+    )
     p.set_defaults(func=run)
 
 
@@ -32,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.sampler_steps is not None and args.sampler_steps < 1:
         raise InputError(f"--sampler-steps must be at least 1, got {args.sampler_steps}")
-    out = export_onnx(args.ckpt, args.output, opset=args.opset, fp16=args.fp16, int8=args.int8,
-                      sampler_steps=args.sampler_steps)
+    out = export_onnx(
+        args.ckpt, args.output, opset=args.opset, fp16=args.fp16, int8=args.int8, sampler_steps=args.sampler_steps
+    )
     size = sum(f.stat().st_size for f in out.glob("*.onnx")) / 2**20
     print(f"wrote {len(GRAPHS)} graphs and config.json to {out} ({size:.1f} MiB)")
     return 0

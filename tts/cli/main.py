@@ -14,7 +14,15 @@ import sys
 from tts import __version__
 from vae_audio.errors import InputError
 
-COMMANDS: list[str] = ["say", "audiobook", "demo", "export_onnx", "text", "vae", "eval"]  # modules of tts.cli, in the order --help lists them
+COMMANDS: list[str] = [
+    "say",
+    "audiobook",
+    "demo",
+    "export_onnx",
+    "text",
+    "vae",
+    "eval",
+]  # modules of tts.cli, in the order --help lists them
 
 
 def build_parser() -> argparse.ArgumentParser:

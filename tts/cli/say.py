@@ -15,19 +15,29 @@ import sys
 def register(subparsers) -> None:
     from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
 
-    p = subparsers.add_parser("say", help="synthesise TEXT to an audio file",
-                              description="Synthesise TEXT with the LatentLM model, optionally cloning a voice prompt.")
+    p = subparsers.add_parser(
+        "say",
+        help="synthesise TEXT to an audio file",
+        description="Synthesise TEXT with the LatentLM model, optionally cloning a voice prompt.",
+    )
     p.add_argument("text", metavar="TEXT", help="the text to speak; '-' reads standard input")
     p.add_argument("-o", "--output", required=True, help="output audio file (.wav, .flac, .ogg or .mp3)")
     p.add_argument("--voice", help="voice prompt audio file (>= 1 s of speech)")
     p.add_argument("--voice-text", help="transcript of the voice prompt: continue it instead of cloning it")
-    p.add_argument("--cfg-scale", type=float, default=DEFAULT_CFG_SCALE,
-                   help=f"classifier-free guidance scale; 1 disables it (default {DEFAULT_CFG_SCALE})")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                   help=f"diffusion sampler steps per frame (default {DEFAULT_STEPS})")
+    p.add_argument(
+        "--cfg-scale",
+        type=float,
+        default=DEFAULT_CFG_SCALE,
+        help=f"classifier-free guidance scale; 1 disables it (default {DEFAULT_CFG_SCALE})",
+    )
+    p.add_argument(
+        "--steps", type=int, default=DEFAULT_STEPS, help=f"diffusion sampler steps per frame (default {DEFAULT_STEPS})"
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
-    p.add_argument("--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt")
+    p.add_argument(
+        "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
+    )
     p.set_defaults(func=run)
 
 
@@ -55,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     if args.voice_text is not None and args.voice is None:
         raise InputError("--voice-text needs --voice (the clip it transcribes)")
     tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
-    audio = tts.synthesize(text, voice=args.voice, voice_text=args.voice_text,
-                           cfg_scale=args.cfg_scale, steps=args.steps, seed=args.seed)
+    audio = tts.synthesize(
+        text, voice=args.voice, voice_text=args.voice_text, cfg_scale=args.cfg_scale, steps=args.steps, seed=args.seed
+    )
     path = save_audio(args.output, audio.samples, audio.sample_rate)
     note = " (stopped by the length guard)" if audio.length_guard_hit else ""
     print(f"wrote {path}: {len(audio.samples) / audio.sample_rate:.2f} s{note}")

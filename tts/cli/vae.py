@@ -17,12 +17,16 @@ BUNDLED_VAE = Path(__file__).resolve().parent.parent / "pretrained" / "default" 
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("vae", help="encode audio to σ-VAE latents, decode them, evaluate a σ-VAE",
-                                   description="The σ-VAE audio tokenizer: 24 kHz audio <-> 15 Hz latents.")
+    parser = subparsers.add_parser(
+        "vae",
+        help="encode audio to σ-VAE latents, decode them, evaluate a σ-VAE",
+        description="The σ-VAE audio tokenizer: 24 kHz audio <-> 15 Hz latents.",
+    )
     sub = parser.add_subparsers(dest="vae_command", metavar="ACTION", required=True)
     ckpt = argparse.ArgumentParser(add_help=False)
-    ckpt.add_argument("--ckpt", type=Path, default=None,
-                      help=f"σ-VAE checkpoint directory (default: the bundled one, {BUNDLED_VAE})")
+    ckpt.add_argument(
+        "--ckpt", type=Path, default=None, help=f"σ-VAE checkpoint directory (default: the bundled one, {BUNDLED_VAE})"
+    )
     p = sub.add_parser("encode", parents=[ckpt], help="audio file -> latents (.npy, shape (T, latent_dim))")
     p.add_argument("input", type=Path, metavar="IN", help="audio file (wav, flac, ogg, mp3)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="Z.npy")
@@ -31,12 +35,20 @@ def register(subparsers) -> None:
     p.add_argument("input", type=Path, metavar="Z.npy", help="raw latents, shape (T, latent_dim) or (1, T, latent_dim)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav")
     p.set_defaults(func=run_decode)
-    for name, func, text in (("eval", run_eval, "reconstruction quality over a set of utterances"),
-                             ("stats", run_stats, "compute the latent scale/bias and store them in the checkpoint")):
+    for name, func, text in (
+        ("eval", run_eval, "reconstruction quality over a set of utterances"),
+        ("stats", run_stats, "compute the latent scale/bias and store them in the checkpoint"),
+    ):
         p = sub.add_parser(name, parents=[ckpt], help=text)
-        p.add_argument("data", type=Path, metavar="AUDIO_DIR_OR_MANIFEST",
-                       help="directory of audio files or a Lhotse cuts/recordings manifest")
-        p.add_argument("--limit", type=int, default=None, help="use at most this many utterances, evenly spaced over the list")
+        p.add_argument(
+            "data",
+            type=Path,
+            metavar="AUDIO_DIR_OR_MANIFEST",
+            help="directory of audio files or a Lhotse cuts/recordings manifest",
+        )
+        p.add_argument(
+            "--limit", type=int, default=None, help="use at most this many utterances, evenly spaced over the list"
+        )
         p.set_defaults(func=func)
 
 
@@ -132,7 +144,9 @@ def run_stats(args) -> int:
     chosen = spaced(len(source), args.limit)
     n = len(chosen)
     with torch.no_grad():
-        latents = (vae.encode(torch.from_numpy(source.load(i))[None]) for i in tqdm(chosen, desc="vae stats", unit="utt"))
+        latents = (
+            vae.encode(torch.from_numpy(source.load(i))[None]) for i in tqdm(chosen, desc="vae stats", unit="utt")
+        )
         scale, bias = latent_stats(latents)
     save_config(dataclasses.replace(vae.config, latent_scale=scale, latent_bias=bias), args.ckpt or BUNDLED_VAE)
     print(f"latent_scale={scale:.6g} latent_bias={bias:.6g} over {n} utterances, written to {args.ckpt or BUNDLED_VAE}")

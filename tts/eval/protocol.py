@@ -49,8 +49,9 @@ class Clip:
         """Mono float32 samples at `sample_rate`."""
         info = sf.info(self.path)
         stop = None if self.end is None else int(round(self.end * info.samplerate))
-        x, sr = sf.read(self.path, start=int(round(self.start * info.samplerate)), stop=stop,
-                        dtype="float32", always_2d=True)
+        x, sr = sf.read(
+            self.path, start=int(round(self.start * info.samplerate)), stop=stop, dtype="float32", always_2d=True
+        )
         x = x.mean(axis=1)
         return x if sr == sample_rate else soxr.resample(x, sr, sample_rate).astype(np.float32)
 
@@ -79,7 +80,7 @@ class TestItem:
     prompt_text: str | None  # B: the prefix's words (continuation mode); A: None
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TestItem":
+    def from_dict(cls, d: dict) -> TestItem:
         return cls(**{**d, "target": Clip(**d["target"]), "prompt": Clip(**d["prompt"])})
 
 
@@ -97,11 +98,20 @@ def utterances_from_cuts(path: str | Path) -> list[Utterance]:
         source, sup = cut.recording.sources[0], sups[0]
         words = None
         if sup.alignment and "word" in sup.alignment:  # e.g. prepare_librispeech(alignments_dir=...)
-            words = [(a.symbol.lower(), a.start - cut.start, a.end - cut.start) for a in sup.alignment["word"] if a.symbol]
+            words = [
+                (a.symbol.lower(), a.start - cut.start, a.end - cut.start) for a in sup.alignment["word"] if a.symbol
+            ]
         if source.type != "file":
             raise InputError(f"{path}: cut {cut.id} is not stored in a file (Lhotse source type {source.type!r}).")
-        utts.append(Utterance(cut.id, str(sup.speaker), sup.text,
-                              Clip(source.source, float(cut.start), float(cut.start + cut.duration)), words))
+        utts.append(
+            Utterance(
+                cut.id,
+                str(sup.speaker),
+                sup.text,
+                Clip(source.source, float(cut.start), float(cut.start + cut.duration)),
+                words,
+            )
+        )
     return utts
 
 
@@ -135,8 +145,10 @@ def align_words(audio: np.ndarray, sample_rate: int, text: str) -> list[tuple[st
     for frame_rate in ALIGN_FRAME_RATES:
         segs = _align(pcm, words, frame_rate)
         if segs is not None:
-            return [(w, round(s.start_frame / frame_rate, 3), round((s.end_frame + 1) / frame_rate, 3))
-                    for w, s in zip(words, segs)]
+            return [
+                (w, round(s.start_frame / frame_rate, 3), round((s.end_frame + 1) / frame_rate, 3))
+                for w, s in zip(words, segs)
+            ]
     return None
 
 
@@ -164,13 +176,14 @@ def prefix_cut(words: list[tuple[str, float, float]], prefix_seconds: float) -> 
     return 1 + int(np.argmin([abs(b - prefix_seconds) for b in bounds]))
 
 
-def setting_b(utts: list[Utterance], prefix_seconds: float = 3.0,
-              limit: int | None = None) -> tuple[list[TestItem], list[str]]:
+def setting_b(
+    utts: list[Utterance], prefix_seconds: float = 3.0, limit: int | None = None
+) -> tuple[list[TestItem], list[str]]:
     """(items, ids left out because they could not be aligned or cut). With `limit`, utterances are
     tried round-robin over the speakers and aligning stops at `limit` items (alignment is the slow part)."""
     items, skipped = [], []
     ordered = sorted(utts, key=lambda u: u.id)
-    for u in ([ordered[i] for i in round_robin(ordered)] if limit else ordered):
+    for u in [ordered[i] for i in round_robin(ordered)] if limit else ordered:
         if limit and len(items) >= limit:
             break
         words = u.words or align_words(u.clip.load(ALIGN_RATE), ALIGN_RATE, u.text)
@@ -184,17 +197,34 @@ def setting_b(utts: list[Utterance], prefix_seconds: float = 3.0,
             prefix, rest = " ".join(raw[:k]), " ".join(raw[k:])
         else:
             prefix, rest = " ".join(w for w, _, _ in words[:k]), " ".join(w for w, _, _ in words[k:])
-        items.append(TestItem(u.id, "B", u.speaker, rest, Clip(u.clip.path, u.clip.start + cut, u.clip.end),
-                              Clip(u.clip.path, u.clip.start, u.clip.start + cut), prefix))
+        items.append(
+            TestItem(
+                u.id,
+                "B",
+                u.speaker,
+                rest,
+                Clip(u.clip.path, u.clip.start + cut, u.clip.end),
+                Clip(u.clip.path, u.clip.start, u.clip.start + cut),
+                prefix,
+            )
+        )
     if skipped:
-        log.warning("setting B: %d of %d utterances left out (no forced alignment or no word boundary)",
-                    len(skipped), len(items) + len(skipped))
+        log.warning(
+            "setting B: %d of %d utterances left out (no forced alignment or no word boundary)",
+            len(skipped),
+            len(items) + len(skipped),
+        )
     return sorted(items, key=lambda it: it.id), skipped
 
 
-def build_test_lists(utts: list[Utterance], settings=("A", "B"), min_seconds: float = 4.0,
-                     max_seconds: float = 10.0, prefix_seconds: float = 3.0,
-                     limit: int | None = None) -> dict[str, list[TestItem]]:
+def build_test_lists(
+    utts: list[Utterance],
+    settings=("A", "B"),
+    min_seconds: float = 4.0,
+    max_seconds: float = 10.0,
+    prefix_seconds: float = 3.0,
+    limit: int | None = None,
+) -> dict[str, list[TestItem]]:
     """The test lists, each at most `limit` items spread over the speakers."""
     chosen = select(utts, min_seconds, max_seconds)
     lists = {}
@@ -248,9 +278,15 @@ def read_items(path: str | Path) -> list[TestItem]:
     return [TestItem.from_dict(json.loads(line)) for line in Path(path).read_text().splitlines() if line]
 
 
-def load_or_build_lists(manifest: str | Path, out: str | Path, settings=("A", "B"), min_seconds: float = 4.0,
-                        max_seconds: float = 10.0, prefix_seconds: float = 3.0,
-                        limit: int | None = None) -> dict[str, list[TestItem]]:
+def load_or_build_lists(
+    manifest: str | Path,
+    out: str | Path,
+    settings=("A", "B"),
+    min_seconds: float = 4.0,
+    max_seconds: float = 10.0,
+    prefix_seconds: float = 3.0,
+    limit: int | None = None,
+) -> dict[str, list[TestItem]]:
     """The lists already under OUT if there are all of them (a resumed run keeps its lists), else
     built from the manifest and written there (see list_path)."""
     lists = read_lists(out, settings, limit)

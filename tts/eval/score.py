@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 from tqdm import tqdm
@@ -60,12 +60,27 @@ class Scorer:
     def score(self, item: TestItem, audio: np.ndarray, sample_rate: int, system: str) -> Score:
         hyp = self.asr.transcribe(audio, sample_rate)
         sim = cosine(self.encoder.embed(audio, sample_rate), self.prompt_embedding(item.prompt))
-        return Score(item.id, item.setting, system, item.speaker, round(len(audio) / sample_rate, 3),
-                     wer([item.text], [hyp]), sim, item.text, hyp)
+        return Score(
+            item.id,
+            item.setting,
+            system,
+            item.speaker,
+            round(len(audio) / sample_rate, 3),
+            wer([item.text], [hyp]),
+            sim,
+            item.text,
+            hyp,
+        )
 
 
-def score_items(scorer: Scorer, items: list[TestItem], audio_of: Callable[[TestItem], np.ndarray | None],
-                sample_rate: int, system: str, progress: bool = True) -> list[Score]:
+def score_items(
+    scorer: Scorer,
+    items: list[TestItem],
+    audio_of: Callable[[TestItem], np.ndarray | None],
+    sample_rate: int,
+    system: str,
+    progress: bool = True,
+) -> list[Score]:
     """Scores of the items whose audio exists (`audio_of` returns None for a missing one)."""
     scores = []
     for item in tqdm(items, desc=f"score {system}", unit="utt", disable=not progress):
@@ -79,8 +94,9 @@ def score_ground_truth(scorer: Scorer, items: list[TestItem], progress: bool = T
     return score_items(scorer, items, lambda it: it.target.load(ASR_RATE), ASR_RATE, GROUND_TRUTH, progress)
 
 
-def score_directory(scorer: Scorer, items: list[TestItem], directory: str | Path, system: str,
-                    progress: bool = True) -> list[Score]:
+def score_directory(
+    scorer: Scorer, items: list[TestItem], directory: str | Path, system: str, progress: bool = True
+) -> list[Score]:
     """Scores of `directory/<id>.wav` for each item (synthesised by tts/eval/synth.py)."""
     directory = Path(directory)
 
@@ -98,10 +114,16 @@ def summarize(scores: Iterable[Score], expected: dict[str, int] | None = None) -
         groups.setdefault((s.setting, s.system), []).append(s)
     rows = []
     for (setting, system), group in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] != GROUND_TRUTH)):
-        rows.append({"setting": setting, "system": system, "utterances": len(group),
-                     "expected": (expected or {}).get(setting, len(group)),
-                     "sim": float(np.mean([s.sim for s in group])),
-                     "wer": 100 * wer([s.reference for s in group], [s.hypothesis for s in group])})
+        rows.append(
+            {
+                "setting": setting,
+                "system": system,
+                "utterances": len(group),
+                "expected": (expected or {}).get(setting, len(group)),
+                "sim": float(np.mean([s.sim for s in group])),
+                "wer": 100 * wer([s.reference for s in group], [s.hypothesis for s in group]),
+            }
+        )
     return rows
 
 
@@ -110,7 +132,9 @@ def format_table(rows: list[dict], asr: str, sim: str) -> str:
     for r in rows:
         n = f"{r['utterances']}" + ("" if r["utterances"] == r["expected"] else f" of {r['expected']}")
         sim_text = "nan" if math.isnan(r["sim"]) else f"{r['sim']:.3f}"
-        lines.append(f"| {r['setting']}: {SETTINGS[r['setting']]} | {r['system']} | {n} | {sim_text} | {r['wer']:.1f} |")
+        lines.append(
+            f"| {r['setting']}: {SETTINGS[r['setting']]} | {r['system']} | {n} | {sim_text} | {r['wer']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -123,8 +147,14 @@ def write_csv(scores: list[Score], path: str | Path) -> None:
             writer.writerow({**asdict(s), "wer": round(s.wer, 4), "sim": round(s.sim, 4)})
 
 
-def evaluate(scorer: Scorer, lists: dict[str, list[TestItem]], synth_dirs: dict[str, Path] | None = None,
-             system: str = "LatentLM", ground_truth: bool = True, progress: bool = True) -> tuple[str, list[Score]]:
+def evaluate(
+    scorer: Scorer,
+    lists: dict[str, list[TestItem]],
+    synth_dirs: dict[str, Path] | None = None,
+    system: str = "LatentLM",
+    ground_truth: bool = True,
+    progress: bool = True,
+) -> tuple[str, list[Score]]:
     """(markdown table, per-utterance scores) for each setting's ground truth and/or synthesised directory."""
     scores: list[Score] = []
     for setting, items in lists.items():

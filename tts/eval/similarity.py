@@ -78,7 +78,9 @@ class EcapaEncoder:
             import torch
             from speechbrain.inference.speaker import EncoderClassifier
         except Exception as e:  # ImportError, or torchaudio failing inside speechbrain's import
-            raise RuntimeError(f"the ecapa backend needs speechbrain (and torchaudio): {type(e).__name__}: {e}") from None
+            raise RuntimeError(
+                f"the ecapa backend needs speechbrain (and torchaudio): {type(e).__name__}: {e}"
+            ) from None
         self.torch = torch
         self.model = EncoderClassifier.from_hparams(source=model, run_opts={"device": device})
 

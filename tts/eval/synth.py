@@ -21,8 +21,15 @@ from vae_audio.errors import InputError
 log = logging.getLogger(__name__)
 
 
-def synthesize_items(tts, items: list[TestItem], out_dir: str | Path, cfg_scale: float | None = None,
-                     steps: int | None = None, seed: int = 0, progress: bool = True) -> dict[str, int]:
+def synthesize_items(
+    tts,
+    items: list[TestItem],
+    out_dir: str | Path,
+    cfg_scale: float | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, int]:
     """Write out_dir/<id>.wav for every item; returns the counts of files written, kept from an
     earlier run, failed (the prompt was refused) and ended by the length guard."""
     options = {k: v for k, v in (("cfg_scale", cfg_scale), ("steps", steps)) if v is not None}

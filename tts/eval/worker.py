@@ -29,8 +29,12 @@ class IsolatedASR:
     def transcribe(self, audio: np.ndarray, sample_rate: int) -> str:
         if self.proc is None or self.calls >= self.recycle_every:
             self.close()
-            self.proc = subprocess.Popen([sys.executable, "-m", "tts.eval.worker", self.name],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tts.eval.worker", self.name],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             self.calls = 0
         fd, path = tempfile.mkstemp(suffix=".wav")
         os.close(fd)
@@ -41,7 +45,7 @@ class IsolatedASR:
             self.calls += 1
             for line in self.proc.stdout:
                 if line.startswith(REPLY):
-                    return line[len(REPLY):].strip()
+                    return line[len(REPLY) :].strip()
             raise RuntimeError(f"the {self.name} ASR process exited unexpectedly")
         finally:
             os.unlink(path)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -88,22 +89,30 @@ def build_sequence(lm: dict, text, voice, speech, rate=None):
     parts += [([lm["speech_id"]], None), (None, speech)]
     pos.append(base + np.arange(len(speech) + 1, dtype=np.float32))
     tokens = np.concatenate([np.asarray(a if a is not None else np.zeros(len(b)), dtype=np.int64) for a, b in parts])
-    latents = np.concatenate([np.zeros((len(a), d), np.float32) if a is not None else b.astype(np.float32).reshape(-1, d)
-                              for a, b in parts])
+    latents = np.concatenate(
+        [np.zeros((len(a), d), np.float32) if a is not None else b.astype(np.float32).reshape(-1, d) for a, b in parts]
+    )
     is_latent = np.concatenate([np.full(len(a) if a is not None else len(b), a is None) for a, b in parts])
-    positions = np.concatenate(pos).astype(np.float32) if lm["aligned_positions"] else np.arange(len(tokens), dtype=np.float32)
+    positions = (
+        np.concatenate(pos).astype(np.float32) if lm["aligned_positions"] else np.arange(len(tokens), dtype=np.float32)
+    )
     return tokens, latents, is_latent, positions
 
 
 def collate_left(seqs, pad_id: int, d: int) -> Prefix:
     """Left-pad sequences to one length, as `tts.layout.collate(..., pad_left=True)`."""
     n = max(len(s[0]) for s in seqs)
-    out = Prefix(np.full((len(seqs), n), pad_id, np.int64), np.zeros((len(seqs), n, d), np.float32),
-                 np.zeros((len(seqs), n), bool), np.zeros((len(seqs), n), np.float32), np.zeros((len(seqs), n), bool))
+    out = Prefix(
+        np.full((len(seqs), n), pad_id, np.int64),
+        np.zeros((len(seqs), n, d), np.float32),
+        np.zeros((len(seqs), n), bool),
+        np.zeros((len(seqs), n), np.float32),
+        np.zeros((len(seqs), n), bool),
+    )
     for i, (tokens, latents, is_latent, positions) in enumerate(seqs):
         k = len(tokens)
-        out.tokens[i, n - k:], out.latents[i, n - k:], out.is_latent[i, n - k:] = tokens, latents, is_latent
-        out.positions[i, n - k:], out.valid[i, n - k:] = positions, True
+        out.tokens[i, n - k :], out.latents[i, n - k :], out.is_latent[i, n - k :] = tokens, latents, is_latent
+        out.positions[i, n - k :], out.valid[i, n - k :] = positions, True
     return out
 
 
@@ -163,19 +172,26 @@ class OnnxEngine:
     def sample(self, cond: np.ndarray, noise: np.ndarray, steps: int, cfg_scale: float) -> np.ndarray:
         """Latents (B, D) from noise (B, D); cond (B or 2B, W) with the negative rows last."""
         if steps == self.sampler["unrolled_steps"]:
-            return self.sessions["sampler"].run(None, {"cond": cond, "noise": noise,
-                                                       "cfg_scale": np.array([cfg_scale], np.float32)})[0]
+            return self.sessions["sampler"].run(
+                None, {"cond": cond, "noise": noise, "cfg_scale": np.array([cfg_scale], np.float32)}
+            )[0]
         g = len(cond) // len(noise)
         head = self.sessions["head_step"]
 
         def v_fn(x, t):
             v = head.run(None, {"x": np.concatenate([x] * g), "cond": cond, "t": np.array([t], np.float32)})[0]
-            return v if g == 1 else v[len(x):] + np.float32(cfg_scale) * (v[:len(x)] - v[len(x):])
+            return v if g == 1 else v[len(x) :] + np.float32(cfg_scale) * (v[: len(x)] - v[len(x) :])
 
         return solve(v_fn, noise, self.table(steps)).astype(np.float32)
 
-    def stream(self, requests: list[SpeechRequest], noise: list[NoiseSource], steps: int = 10,
-               cfg_scale: float = 1.0, state: dict | None = None) -> Iterator[Frame]:
+    def stream(
+        self,
+        requests: list[SpeechRequest],
+        noise: list[NoiseSource],
+        steps: int = 10,
+        cfg_scale: float = 1.0,
+        state: dict | None = None,
+    ) -> Iterator[Frame]:
         """Yield one Frame per decoding step until every request has ended; `state` (a dict), if
         given, gets "stopped" and "guarded" (B,) bool arrays."""
         if len(noise) != len(requests):
@@ -203,16 +219,20 @@ class OnnxEngine:
             cache.step(self.sessions["lm_step"], np.concatenate([z, z]) if guided else z, pos)
         state["guarded"] |= active
 
-    def generate(self, requests: list[SpeechRequest], noise: list[NoiseSource], steps: int = 10,
-                 cfg_scale: float = 1.0) -> Generation:
+    def generate(
+        self, requests: list[SpeechRequest], noise: list[NoiseSource], steps: int = 10, cfg_scale: float = 1.0
+    ) -> Generation:
         frames = [[] for _ in requests]
         state: dict = {}
         for f in self.stream(requests, noise, steps, cfg_scale, state):
             for b in np.flatnonzero(f.active):
                 frames[b].append(f.latents[b])
         d = self.lm["latent_dim"]
-        out = Generation([np.stack(fr) if fr else np.zeros((0, d), np.float32) for fr in frames],
-                         state["stopped"].tolist(), state["guarded"].tolist())
+        out = Generation(
+            [np.stack(fr) if fr else np.zeros((0, d), np.float32) for fr in frames],
+            state["stopped"].tolist(),
+            state["guarded"].tolist(),
+        )
         for b, hit in enumerate(out.hit_length_guard):
             if hit:
                 log.warning("request %d hit the length guard after %d frames without a stop", b, len(frames[b]))
@@ -223,8 +243,19 @@ class KVCache:
     """Per-layer preallocated keys/values, the validity mask, and the last cond/stop outputs."""
 
     def __init__(self, prefill, groups: list[Prefix], extra: int):
-        outs = [prefill.run(None, {"tokens": g.tokens, "latents": g.latents, "is_latent": g.is_latent,
-                                   "positions": g.positions, "mask": prefill_mask(g.valid)}) for g in groups]
+        outs = [
+            prefill.run(
+                None,
+                {
+                    "tokens": g.tokens,
+                    "latents": g.latents,
+                    "is_latent": g.is_latent,
+                    "positions": g.positions,
+                    "mask": prefill_mask(g.valid),
+                },
+            )
+            for g in groups
+        ]
         self.cond, self.stop = np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
         n, length = len(self.cond), max(g.tokens.shape[1] for g in groups)
         layers, _, n_kv, hd, _ = outs[0][2].shape

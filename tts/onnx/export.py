@@ -49,25 +49,63 @@ def _lm_specs(model, sampler_steps: int):
     for _ in range(cfg.n_layers):
         past += [torch.randn(b, n_kv, hd, cap), torch.randn(b, n_kv, cap, hd)]
     past_names = [f"past_{kind}_{i}" for i in range(cfg.n_layers) for kind in ("key", "value")]
-    prefill_in = (torch.full((b, n), cfg.bos_id), torch.randn(b, n, d), torch.zeros(b, n, dtype=torch.bool),
-                  torch.arange(n, dtype=torch.float32).repeat(b, 1), torch.ones(b, n, n, dtype=torch.bool).tril())
+    prefill_in = (
+        torch.full((b, n), cfg.bos_id),
+        torch.randn(b, n, d),
+        torch.zeros(b, n, dtype=torch.bool),
+        torch.arange(n, dtype=torch.float32).repeat(b, 1),
+        torch.ones(b, n, n, dtype=torch.bool).tril(),
+    )
     batch = {0: "batch"}
     return [
-        ("lm_prefill", PrefillGraph(model), prefill_in, ["tokens", "latents", "is_latent", "positions", "mask"],
-         ["cond", "stop", "keys", "values"],
-         {**{k: {0: "batch", 1: "length"} for k in ("tokens", "latents", "is_latent", "positions")},
-          "mask": {0: "batch", 1: "length", 2: "length"}, "cond": batch, "stop": batch,
-          "keys": {1: "batch", 4: "length"}, "values": {1: "batch", 3: "length"}}),
-        ("lm_step", StepGraph(model), (torch.randn(b, d), torch.arange(b, dtype=torch.float32), valid, *past),
-         ["z", "position", "mask", *past_names], ["cond", "stop", "key", "value"],
-         {"z": batch, "position": batch, "mask": {0: "batch", 1: "capacity"}, "cond": batch, "stop": batch,
-          "key": {1: "batch"}, "value": {1: "batch"},
-          **{k: ({0: "batch", 3: "capacity"} if "key" in k else {0: "batch", 2: "capacity"}) for k in past_names}}),
-        ("head_step", HeadStepGraph(model.head), (torch.randn(b, d), torch.randn(b, w), torch.tensor([500.0])),
-         ["x", "cond", "t"], ["v"], {"x": {0: "rows"}, "cond": {0: "rows"}, "v": {0: "rows"}}),
-        ("sampler", SamplerGraph(model.head, sampler_steps), (torch.randn(2 * b, w), torch.randn(b, d),
-                                                              torch.tensor([2.0])),
-         ["cond", "noise", "cfg_scale"], ["z"], {"cond": {0: "rows"}, "noise": batch, "z": batch}),
+        (
+            "lm_prefill",
+            PrefillGraph(model),
+            prefill_in,
+            ["tokens", "latents", "is_latent", "positions", "mask"],
+            ["cond", "stop", "keys", "values"],
+            {
+                **{k: {0: "batch", 1: "length"} for k in ("tokens", "latents", "is_latent", "positions")},
+                "mask": {0: "batch", 1: "length", 2: "length"},
+                "cond": batch,
+                "stop": batch,
+                "keys": {1: "batch", 4: "length"},
+                "values": {1: "batch", 3: "length"},
+            },
+        ),
+        (
+            "lm_step",
+            StepGraph(model),
+            (torch.randn(b, d), torch.arange(b, dtype=torch.float32), valid, *past),
+            ["z", "position", "mask", *past_names],
+            ["cond", "stop", "key", "value"],
+            {
+                "z": batch,
+                "position": batch,
+                "mask": {0: "batch", 1: "capacity"},
+                "cond": batch,
+                "stop": batch,
+                "key": {1: "batch"},
+                "value": {1: "batch"},
+                **{k: ({0: "batch", 3: "capacity"} if "key" in k else {0: "batch", 2: "capacity"}) for k in past_names},
+            },
+        ),
+        (
+            "head_step",
+            HeadStepGraph(model.head),
+            (torch.randn(b, d), torch.randn(b, w), torch.tensor([500.0])),
+            ["x", "cond", "t"],
+            ["v"],
+            {"x": {0: "rows"}, "cond": {0: "rows"}, "v": {0: "rows"}},
+        ),
+        (
+            "sampler",
+            SamplerGraph(model.head, sampler_steps),
+            (torch.randn(2 * b, w), torch.randn(b, d), torch.tensor([2.0])),
+            ["cond", "noise", "cfg_scale"],
+            ["z"],
+            {"cond": {0: "rows"}, "noise": batch, "z": batch},
+        ),
     ]
 
 
@@ -83,10 +121,22 @@ def _vae_specs(vae):
     new_names = [f"new_{n}" for n in names]
     axes = {n: {0: "batch"} for n in names + new_names}
     return [
-        ("vae_encoder", EncoderGraph(vae), (torch.randn(2, 3 * hop) * 0.1,), ["audio"], ["mu"],
-         {"audio": {0: "batch", 1: "samples"}, "mu": {0: "batch", 1: "frames"}}),
-        ("vae_decoder", DecoderGraph(vae), (torch.randn(2, 3, d), *states), ["latents", *names],
-         ["audio", *new_names], {"latents": {0: "batch", 1: "frames"}, "audio": {0: "batch", 1: "samples"}, **axes}),
+        (
+            "vae_encoder",
+            EncoderGraph(vae),
+            (torch.randn(2, 3 * hop) * 0.1,),
+            ["audio"],
+            ["mu"],
+            {"audio": {0: "batch", 1: "samples"}, "mu": {0: "batch", 1: "frames"}},
+        ),
+        (
+            "vae_decoder",
+            DecoderGraph(vae),
+            (torch.randn(2, 3, d), *states),
+            ["latents", *names],
+            ["audio", *new_names],
+            {"latents": {0: "batch", 1: "frames"}, "audio": {0: "batch", 1: "samples"}, **axes},
+        ),
     ]
 
 
@@ -97,8 +147,16 @@ def _export_graph(spec, path: Path, opset: int) -> None:
     _, module, args, inputs, outputs, axes = spec
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-        torch.onnx.export(module.eval(), args, str(path), dynamo=False, opset_version=opset,
-                          input_names=inputs, output_names=outputs, dynamic_axes=axes)
+        torch.onnx.export(
+            module.eval(),
+            args,
+            str(path),
+            dynamo=False,
+            opset_version=opset,
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+        )
     onnx.checker.check_model(str(path))
 
 
@@ -160,8 +218,13 @@ def _gemm_to_matmul(model) -> None:
         if node.op_type == "Identity" and node.output[0] in alias:
             continue
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        if (node.op_type != "Gemm" or node.input[1] not in weights or attrs.get("transA", 0)
-                or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0):
+        if (
+            node.op_type != "Gemm"
+            or node.input[1] not in weights
+            or attrs.get("transA", 0)
+            or attrs.get("alpha", 1.0) != 1.0
+            or attrs.get("beta", 1.0) != 1.0
+        ):
             nodes.append(node)
             continue
         w = node.input[1] + ("_t" if attrs.get("transB", 0) else "")
@@ -199,23 +262,43 @@ def _runtime_config(tts, sampler_steps: int, opset: int, fp16: bool, int8: bool)
     lm = tts.model.cfg
     table = tts.model.head.solver_table(sampler_steps, "cpu").double().numpy()
     return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "opset": opset,
-        "precision": "fp16" if fp16 else "fp32", "quantization": "int8-dynamic" if int8 else None,
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "opset": opset,
+        "precision": "fp16" if fp16 else "fp32",
+        "quantization": "int8-dynamic" if int8 else None,
         "graphs": {name: f"{name}.onnx" for name in GRAPHS},
-        "lm": lm.to_dict(), "audio": tts.audio_config.to_dict(), "tokenizer": tts.tokenizer.to_dict(),
+        "lm": lm.to_dict(),
+        "audio": tts.audio_config.to_dict(),
+        "tokenizer": tts.tokenizer.to_dict(),
         "vae": {"decoder_states": decoder_state_shapes(tts.vae)},
-        "sampler": {"schedule": "cosine", "ddpm_steps": lm.ddpm_steps, "unrolled_steps": sampler_steps,
-                    "table": table.tolist()},
+        "sampler": {
+            "schedule": "cosine",
+            "ddpm_steps": lm.ddpm_steps,
+            "unrolled_steps": sampler_steps,
+            "table": table.tolist(),
+        },
         "length_guard": {"factor": engine.GUARD_FACTOR, "margin": engine.GUARD_MARGIN},
-        "api": {"cfg_scale": synthesis.DEFAULT_CFG_SCALE, "steps": synthesis.DEFAULT_STEPS,
-                "min_prompt_seconds": synthesis.MIN_PROMPT_SECONDS, "max_voice_seconds": synthesis.MAX_VOICE_SECONDS,
-                "max_continuation_seconds": synthesis.MAX_CONTINUATION_SECONDS, "pause_seconds": synthesis.PAUSE_SECONDS,
-                "max_batch": synthesis.MAX_BATCH},
+        "api": {
+            "cfg_scale": synthesis.DEFAULT_CFG_SCALE,
+            "steps": synthesis.DEFAULT_STEPS,
+            "min_prompt_seconds": synthesis.MIN_PROMPT_SECONDS,
+            "max_voice_seconds": synthesis.MAX_VOICE_SECONDS,
+            "max_continuation_seconds": synthesis.MAX_CONTINUATION_SECONDS,
+            "pause_seconds": synthesis.PAUSE_SECONDS,
+            "max_batch": synthesis.MAX_BATCH,
+        },
     }
 
 
-def export_onnx(ckpt: str | Path, out_dir: str | Path, opset: int = DEFAULT_OPSET, fp16: bool = False,
-                int8: bool = False, sampler_steps: int | None = None) -> Path:
+def export_onnx(
+    ckpt: str | Path,
+    out_dir: str | Path,
+    opset: int = DEFAULT_OPSET,
+    fp16: bool = False,
+    int8: bool = False,
+    sampler_steps: int | None = None,
+) -> Path:
     """Write every graph and config.json of the checkpoint `ckpt` ("default" or a directory) to `out_dir`."""
     from tts.api import TTS
     from tts.synthesis import DEFAULT_STEPS

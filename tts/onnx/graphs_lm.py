@@ -43,7 +43,8 @@ def _heads(attn: Attention) -> tuple[int, int, int]:
 
 
 def _prefill_attention(attn: Attention, x, cos, sin, mask):
-    """x (B, L, H); cos/sin (B, 1, 1, L, hd/2); mask (B, 1, 1, L, L) -> out (B, L, H), k (B, hkv, hd, L), v (B, hkv, L, hd)."""
+    """x (B, L, H); cos/sin (B, 1, 1, L, hd/2); mask (B, 1, 1, L, L)
+    -> out (B, L, H), k (B, hkv, hd, L), v (B, hkv, L, hd)."""
     b, n, _ = x.shape
     n_kv, group, hd = _heads(attn)
     q = attn.q(x).view(b, n, n_kv, group, hd).permute(0, 2, 3, 1, 4)  # (B, hkv, g, L, hd)
@@ -112,8 +113,9 @@ class StepGraph(nn.Module):
         cos, sin = angles.cos(), angles.sin()
         keys, values = [], []
         for i, block in enumerate(lm.blocks):
-            a, k, v = _step_attention(block.attn, rms_norm(x, block.attn_norm), cos, sin, mask[:, None, None],
-                                      past[2 * i], past[2 * i + 1])
+            a, k, v = _step_attention(
+                block.attn, rms_norm(x, block.attn_norm), cos, sin, mask[:, None, None], past[2 * i], past[2 * i + 1]
+            )
             x = x + a
             x = x + block.ffn(rms_norm(x, block.ffn_norm))
             keys.append(k)

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import onnxruntime as ort
 
 from tts.onnx.engine import NoiseSource, OnnxEngine, SpeechRequest
-from tts.text import PhonemeTokenizer, split_text, text_to_ids
 from tts.synthesis import join_with_pauses, prompt_audio, request_fields
+from tts.text import PhonemeTokenizer, split_text, text_to_ids
 from vae_audio.errors import InputError
 
 FORMAT = "latentlm-tts-onnx"  # the `format` field of config.json (tts.onnx.export writes it)
@@ -66,8 +66,12 @@ def read_config(directory: Path) -> dict:
 
 
 class OnnxTTS:
-    def __init__(self, directory: str | Path, providers: list[str] | None = None,
-                 session_options: ort.SessionOptions | None = None):
+    def __init__(
+        self,
+        directory: str | Path,
+        providers: list[str] | None = None,
+        session_options: ort.SessionOptions | None = None,
+    ):
         self.checkpoint_dir = Path(directory)
         self.config = read_config(self.checkpoint_dir)
         self.providers = providers or default_providers()
@@ -93,8 +97,15 @@ class OnnxTTS:
     def load_voice(self, voice: str | Path | np.ndarray, voice_text: str | None = None) -> Voice:
         """Prompt audio (a file, or float samples at the model rate) -> latents, as `TTS.load_voice`."""
         lim = self.limits
-        x = prompt_audio(voice, self.sample_rate, self.audio["target_dbfs"], voice_text is not None,
-                         lim["min_prompt_seconds"], lim["max_voice_seconds"], lim["max_continuation_seconds"])
+        x = prompt_audio(
+            voice,
+            self.sample_rate,
+            self.audio["target_dbfs"],
+            voice_text is not None,
+            lim["min_prompt_seconds"],
+            lim["max_voice_seconds"],
+            lim["max_continuation_seconds"],
+        )
         ids = text_to_ids(voice_text, self.tokenizer) if voice_text is not None else None
         return Voice(self.encode(x), ids)
 
@@ -105,7 +116,9 @@ class OnnxTTS:
 
     def _requests(self, chunks: list[list[int]], voice: Voice | None) -> list[SpeechRequest]:
         latents, ids = (voice.latents, voice.ids) if voice is not None else (None, None)
-        fields = request_fields(chunks, latents, ids, self.config["lm"]["frames_per_phoneme"], self.tokenizer.encode(" ")[0])
+        fields = request_fields(
+            chunks, latents, ids, self.config["lm"]["frames_per_phoneme"], self.tokenizer.encode(" ")[0]
+        )
         return [SpeechRequest(np.array(f.pop("text")), **f) for f in fields]
 
     def _chunks(self, text: str) -> list[list[int]]:
@@ -124,13 +137,26 @@ class OnnxTTS:
         return cfg_scale, steps
 
     # ---- synthesis ----------------------------------------------------------------------
-    def synthesize(self, text: str, voice=None, voice_text: str | None = None, cfg_scale: float | None = None,
-                   steps: int | None = None, seed: int | None = None) -> Audio:
+    def synthesize(
+        self,
+        text: str,
+        voice=None,
+        voice_text: str | None = None,
+        cfg_scale: float | None = None,
+        steps: int | None = None,
+        seed: int | None = None,
+    ) -> Audio:
         return self.synthesize_batch([text], voice, voice_text, cfg_scale, steps, seeds=[seed])[0]
 
-    def synthesize_batch(self, texts: list[str], voice=None, voice_text: str | None = None,
-                         cfg_scale: float | None = None, steps: int | None = None,
-                         seeds: list[int | None] | None = None) -> list[Audio]:
+    def synthesize_batch(
+        self,
+        texts: list[str],
+        voice=None,
+        voice_text: str | None = None,
+        cfg_scale: float | None = None,
+        steps: int | None = None,
+        seeds: list[int | None] | None = None,
+    ) -> list[Audio]:
         """One Audio per text, all chunks of all texts batched with the same voice."""
         cfg_scale, steps = self._settings(cfg_scale, steps)
         seeds = seeds if seeds is not None else [None] * len(texts)
@@ -140,8 +166,8 @@ class OnnxTTS:
         noise = [g for t, cs in enumerate(chunks) for g in self._noise(seeds[t], len(cs))]
         audio, guard, size = [], [], int(self.limits["max_batch"])
         for start in range(0, len(flat), size):
-            reqs = self._requests([c for _, c in flat[start:start + size]], v)
-            out = self.engine.generate(reqs, noise[start:start + size], steps, cfg_scale)
+            reqs = self._requests([c for _, c in flat[start : start + size]], v)
+            out = self.engine.generate(reqs, noise[start : start + size], steps, cfg_scale)
             audio += [self.decode(z, v) for z in out.latents]
             guard += out.hit_length_guard
         return [self._join([(a, g) for (t, _), a, g in zip(flat, audio, guard) if t == i]) for i in range(len(texts))]
@@ -153,14 +179,22 @@ class OnnxTTS:
         if len(z) == 0:
             return np.zeros(0, np.float32)
         decoder = StreamDecoder(self.sessions["vae_decoder"], self.config["vae"]["decoder_states"], 1)
-        return decoder.push(z[None])[0, len(prefix) * self.hop:]
+        return decoder.push(z[None])[0, len(prefix) * self.hop :]
 
     def _join(self, parts: list[tuple[np.ndarray, bool]]) -> Audio:
         audio = join_with_pauses([a for a, _ in parts], self.sample_rate, self.limits["pause_seconds"])
         return Audio(audio, self.sample_rate, any(g for _, g in parts))
 
-    def stream(self, text: str, voice=None, voice_text: str | None = None, cfg_scale: float | None = None,
-               steps: int | None = None, seed: int | None = None, frames_per_chunk: int = 1) -> Iterator[np.ndarray]:
+    def stream(
+        self,
+        text: str,
+        voice=None,
+        voice_text: str | None = None,
+        cfg_scale: float | None = None,
+        steps: int | None = None,
+        seed: int | None = None,
+        frames_per_chunk: int = 1,
+    ) -> Iterator[np.ndarray]:
         """Audio chunks (float32 samples) as the frames are generated, as `TTS.stream`."""
         cfg_scale, steps = self._settings(cfg_scale, steps)
         v = self._voice(voice, voice_text)

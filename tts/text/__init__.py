@@ -22,8 +22,18 @@ from tts.text.tokenizer import PhonemeTokenizer
 from vae_audio.errors import InputError
 
 __all__ = [
-    "Chunk", "InputError", "PhonemeTokenizer", "chunk_text", "normalize", "phonemize", "prepare",
-    "split_sentences", "split_text", "text_to_ids", "text_to_phonemes", "texts_to_ids",
+    "Chunk",
+    "InputError",
+    "PhonemeTokenizer",
+    "chunk_text",
+    "normalize",
+    "phonemize",
+    "prepare",
+    "split_sentences",
+    "split_text",
+    "text_to_ids",
+    "text_to_phonemes",
+    "texts_to_ids",
 ]
 
 

@@ -20,7 +20,7 @@ LANGUAGE = "en-us"
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _backend(language: str = LANGUAGE):
     """The espeak-ng backend for `language`, created once per process."""
     import espeakng_loader

@@ -92,7 +92,7 @@ def _is_one(number: str) -> bool:
 
 def _sentence_end(m: re.Match) -> str:
     """'.' when the abbreviation just matched (ending in '.') also ended its sentence."""
-    return "." if m.group(0).endswith(".") and re.match(r"\s*$|\s+[A-Z\"]", m.string[m.end():]) else ""
+    return "." if m.group(0).endswith(".") and re.match(r"\s*$|\s+[A-Z\"]", m.string[m.end() :]) else ""
 
 
 # ---------------------------------------------------------------- characters
@@ -127,9 +127,19 @@ def to_ascii(text: str) -> str:
 # ---------------------------------------------------------------- abbreviations
 
 _TITLES = {
-    "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz", "Dr": "Doctor", "Prof": "Professor",
-    "Capt": "Captain", "Gen": "General", "Lt": "Lieutenant", "Col": "Colonel", "Sgt": "Sergeant",
-    "Rev": "Reverend", "Mt": "Mount", "Ft": "Fort",
+    "Mr": "Mister",
+    "Mrs": "Missus",
+    "Ms": "Miz",
+    "Dr": "Doctor",
+    "Prof": "Professor",
+    "Capt": "Captain",
+    "Gen": "General",
+    "Lt": "Lieutenant",
+    "Col": "Colonel",
+    "Sgt": "Sergeant",
+    "Rev": "Reverend",
+    "Mt": "Mount",
+    "Ft": "Fort",
 }
 # (pattern, spoken form, may end a sentence)
 _ABBREVIATIONS = [
@@ -159,7 +169,9 @@ def expand_abbreviations(text: str) -> str:
     text = re.sub(rf"\b({titles})\.(?=\s+[A-Z])", lambda m: _TITLES[m.group(1)], text)
     text = re.sub(r"\b(Mr|Mrs|Ms|Dr)(?=\s+[A-Z])", lambda m: _TITLES[m.group(1)], text)
     for pattern, spoken, may_end in _ABBREVIATIONS:
-        text = re.sub(pattern, lambda m: spoken + (_sentence_end(m) if may_end else ""), text)
+        text = re.sub(
+            pattern, lambda m, spoken=spoken, may_end=may_end: spoken + (_sentence_end(m) if may_end else ""), text
+        )
     return text
 
 
@@ -286,27 +298,58 @@ def expand_money(text: str) -> str:
 
 
 def expand_percent(text: str) -> str:
-    return re.sub(rf"(?<![\w.])(-)?({NUMBER})\s?%", lambda m: _signed(m.group(1), decimal(m.group(2))) + " percent", text)
+    return re.sub(
+        rf"(?<![\w.])(-)?({NUMBER})\s?%", lambda m: _signed(m.group(1), decimal(m.group(2))) + " percent", text
+    )
 
 
 # unit: (singular, plural)
 _UNITS = {
-    "km": ("kilometer", "kilometers"), "m": ("meter", "meters"), "cm": ("centimeter", "centimeters"),
-    "mm": ("millimeter", "millimeters"), "mi": ("mile", "miles"), "ft": ("foot", "feet"),
-    "yd": ("yard", "yards"), "kg": ("kilogram", "kilograms"), "g": ("gram", "grams"),
-    "mg": ("milligram", "milligrams"), "lb": ("pound", "pounds"), "lbs": ("pound", "pounds"),
-    "oz": ("ounce", "ounces"), "mph": ("mile per hour", "miles per hour"),
-    "km/h": ("kilometer per hour", "kilometers per hour"), "kph": ("kilometer per hour", "kilometers per hour"),
-    "m/s": ("meter per second", "meters per second"), "ml": ("milliliter", "milliliters"),
-    "mL": ("milliliter", "milliliters"), "L": ("liter", "liters"), "°F": ("degree Fahrenheit", "degrees Fahrenheit"),
-    "°C": ("degree Celsius", "degrees Celsius"), "°": ("degree", "degrees"), "KB": ("kilobyte", "kilobytes"),
-    "kB": ("kilobyte", "kilobytes"), "MB": ("megabyte", "megabytes"), "GB": ("gigabyte", "gigabytes"),
-    "TB": ("terabyte", "terabytes"), "Hz": ("hertz", "hertz"), "kHz": ("kilohertz", "kilohertz"),
-    "MHz": ("megahertz", "megahertz"), "GHz": ("gigahertz", "gigahertz"), "ms": ("millisecond", "milliseconds"),
-    "s": ("second", "seconds"), "sec": ("second", "seconds"), "min": ("minute", "minutes"),
-    "h": ("hour", "hours"), "hr": ("hour", "hours"), "hrs": ("hour", "hours"), "W": ("watt", "watts"),
-    "kW": ("kilowatt", "kilowatts"), "kWh": ("kilowatt hour", "kilowatt hours"), "V": ("volt", "volts"),
-    "mAh": ("milliamp hour", "milliamp hours"), "dB": ("decibel", "decibels"),
+    "km": ("kilometer", "kilometers"),
+    "m": ("meter", "meters"),
+    "cm": ("centimeter", "centimeters"),
+    "mm": ("millimeter", "millimeters"),
+    "mi": ("mile", "miles"),
+    "ft": ("foot", "feet"),
+    "yd": ("yard", "yards"),
+    "kg": ("kilogram", "kilograms"),
+    "g": ("gram", "grams"),
+    "mg": ("milligram", "milligrams"),
+    "lb": ("pound", "pounds"),
+    "lbs": ("pound", "pounds"),
+    "oz": ("ounce", "ounces"),
+    "mph": ("mile per hour", "miles per hour"),
+    "km/h": ("kilometer per hour", "kilometers per hour"),
+    "kph": ("kilometer per hour", "kilometers per hour"),
+    "m/s": ("meter per second", "meters per second"),
+    "ml": ("milliliter", "milliliters"),
+    "mL": ("milliliter", "milliliters"),
+    "L": ("liter", "liters"),
+    "°F": ("degree Fahrenheit", "degrees Fahrenheit"),
+    "°C": ("degree Celsius", "degrees Celsius"),
+    "°": ("degree", "degrees"),
+    "KB": ("kilobyte", "kilobytes"),
+    "kB": ("kilobyte", "kilobytes"),
+    "MB": ("megabyte", "megabytes"),
+    "GB": ("gigabyte", "gigabytes"),
+    "TB": ("terabyte", "terabytes"),
+    "Hz": ("hertz", "hertz"),
+    "kHz": ("kilohertz", "kilohertz"),
+    "MHz": ("megahertz", "megahertz"),
+    "GHz": ("gigahertz", "gigahertz"),
+    "ms": ("millisecond", "milliseconds"),
+    "s": ("second", "seconds"),
+    "sec": ("second", "seconds"),
+    "min": ("minute", "minutes"),
+    "h": ("hour", "hours"),
+    "hr": ("hour", "hours"),
+    "hrs": ("hour", "hours"),
+    "W": ("watt", "watts"),
+    "kW": ("kilowatt", "kilowatts"),
+    "kWh": ("kilowatt hour", "kilowatt hours"),
+    "V": ("volt", "volts"),
+    "mAh": ("milliamp hour", "milliamp hours"),
+    "dB": ("decibel", "decibels"),
 }
 
 
@@ -318,7 +361,8 @@ def _unit(m: re.Match) -> str:
 
 def _feet_inches(m: re.Match) -> str:
     feet, inches = m.groups()
-    return f"{cardinal(feet)} {'foot' if feet == '1' else 'feet'} {cardinal(inches)} {'inch' if inches == '1' else 'inches'}"
+    foot, inch = ("foot" if feet == "1" else "feet"), ("inch" if inches == "1" else "inches")
+    return f"{cardinal(feet)} {foot} {cardinal(inches)} {inch}"
 
 
 def expand_units(text: str) -> str:
@@ -380,9 +424,20 @@ def expand_numbers(text: str) -> str:
 # ---------------------------------------------------------------- symbols and tidying
 
 _SYMBOLS = [
-    (r"#\s?(?=\d)", " number "), (r"#", " hash "), (r"&", " and "), (r"@", " at "), (r"\+", " plus "),
-    (r"=", " equals "), (r"%", " percent "), (r"°", " degrees "), (r"\$", " dollars "), (r"£", " pounds "),
-    (r"€", " euros "), (r"¥", " yen "), (r"¢", " cents "), (r"(?<=[A-Za-z])/(?=[A-Za-z])", " slash "),
+    (r"#\s?(?=\d)", " number "),
+    (r"#", " hash "),
+    (r"&", " and "),
+    (r"@", " at "),
+    (r"\+", " plus "),
+    (r"=", " equals "),
+    (r"%", " percent "),
+    (r"°", " degrees "),
+    (r"\$", " dollars "),
+    (r"£", " pounds "),
+    (r"€", " euros "),
+    (r"¥", " yen "),
+    (r"¢", " cents "),
+    (r"(?<=[A-Za-z])/(?=[A-Za-z])", " slash "),
 ]
 
 
@@ -407,7 +462,15 @@ def tidy(text: str) -> str:
 def normalize(text: str) -> str:
     """Written English -> spoken words (see the module docstring for the choices made)."""
     text = to_ascii(text)
-    for rule in (expand_abbreviations, expand_times, expand_dates, expand_money, expand_percent, expand_decades, expand_units):
+    for rule in (
+        expand_abbreviations,
+        expand_times,
+        expand_dates,
+        expand_money,
+        expand_percent,
+        expand_decades,
+        expand_units,
+    ):
         text = rule(text)
     text = expand_numbers(expand_symbols(text))
     return tidy(text)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from tts.text import g2p
 
@@ -146,7 +146,9 @@ def _merge(chunks: list[Chunk], budget: int) -> list[Chunk]:
     return out
 
 
-def chunk_text(text: str, max_phonemes: int = DEFAULT_MAX_PHONEMES, phonemize: Phonemize = g2p.phonemize) -> list[Chunk]:
+def chunk_text(
+    text: str, max_phonemes: int = DEFAULT_MAX_PHONEMES, phonemize: Phonemize = g2p.phonemize
+) -> list[Chunk]:
     """Normalized `text` as chunks of whole sentences or, for long sentences, runs of whole words.
 
     Each chunk's phonemes are at most `max_phonemes` symbols, except a single word longer than

@@ -79,8 +79,10 @@ class PhonemeTokenizer:
     def from_dict(cls, data: dict) -> PhonemeTokenizer:
         """Rebuild the tokenizer saved by `to_dict` (ids are the list positions)."""
         if not isinstance(data, dict) or data.get("type") != "phoneme" or not isinstance(data.get("tokens"), list):
-            raise InputError("checkpoint tokenizer config is not a phoneme vocabulary saved by PhonemeTokenizer.to_dict")
+            raise InputError(
+                "checkpoint tokenizer config is not a phoneme vocabulary saved by PhonemeTokenizer.to_dict"
+            )
         tokens = data["tokens"]
         if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
             raise InputError(f"checkpoint tokenizer vocabulary must start with the special tokens {SPECIALS}")
-        return cls(tuple(tokens[len(SPECIALS):]))
+        return cls(tuple(tokens[len(SPECIALS) :]))
