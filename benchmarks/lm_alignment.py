@@ -110,7 +110,7 @@ def run_train(out: Path, variant: str, steps: int, warmup: int, threads: int) ->
         save_every=100,
         threads=threads,
         tensorboard=False,
-        model={**MODEL, **VARIANTS[variant]},
+        overrides={**MODEL, **VARIANTS[variant]},
     )
     train(tc)
 
@@ -204,7 +204,7 @@ def _speaker_rates(ds: LatentDataset) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in rates.items()}
 
 
-def evaluate(model, cases: list[dict], cfg_scale: float = 2.0, steps: int = 10) -> dict:
+def evaluate(model, cases: list[dict], guidance_scale: float = 2.0, steps: int = 10) -> dict:
     from tts.layout import build_sequence, collate
 
     torch.set_num_threads(1)
@@ -212,7 +212,7 @@ def evaluate(model, cases: list[dict], cfg_scale: float = 2.0, steps: int = 10) 
     engine = Engine(model)
     for k, c in enumerate(cases):
         req = SpeechRequest(torch.tensor(c["text"]), voice=torch.from_numpy(np.array(c["voice"])))
-        result = engine.generate([req], [torch.Generator().manual_seed(k)], steps, cfg_scale)
+        result = engine.generate([req], [torch.Generator().manual_seed(k)], steps, guidance_scale)
         z, guard = result.latents[0], guard + int(result.hit_length_guard[0])
         len_err.append(abs(len(z) - c["frames"]) / c["frames"])
         base_err.append(abs(c["baseline"] - c["frames"]) / c["frames"])
@@ -254,7 +254,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--cfg-scale", type=float, default=2.0)
+    p.add_argument("--guidance-scale", "--cfg-scale", dest="guidance_scale", type=float, default=2.0)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N held-out texts")
     p.add_argument("--ckpt", type=Path, default=None, help="eval: this checkpoint instead of OUT/VARIANT")
     p.add_argument(
@@ -273,7 +273,7 @@ def main() -> None:
         cases = dataset_cases(args.data, args.limit) if args.data else simulated_cases(args.out, args.limit)
         print(
             json.dumps(
-                {"checkpoint": str(args.ckpt or args.out / args.variant), **evaluate(model, cases, args.cfg_scale)}
+                {"checkpoint": str(args.ckpt or args.out / args.variant), **evaluate(model, cases, args.guidance_scale)}
             )
         )
 

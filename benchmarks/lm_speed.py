@@ -53,7 +53,7 @@ def time_generate(engine: Engine, batch: int, frames: int, steps: int, cfg: floa
     ]
     gens = [torch.Generator().manual_seed(i) for i in range(batch)]
     start = time.perf_counter()
-    engine.generate(reqs, gens, steps=steps, cfg_scale=cfg)
+    engine.generate(reqs, gens, steps=steps, guidance_scale=cfg)
     return time.perf_counter() - start
 
 
@@ -75,9 +75,9 @@ def stream_latency(model: LatentLM, tok: PhonemeTokenizer, steps: int, cfg: floa
     t = np.arange(3 * tts.sample_rate) / tts.sample_rate
     voice = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
     text = "The quick brown fox jumps over the lazy dog."
-    list(tts.stream(text, voice=voice, steps=steps, cfg_scale=cfg, seed=0))  # warm-up (espeak, allocations)
+    list(tts.stream(text, voice=voice, steps=steps, guidance_scale=cfg, seed=0))  # warm-up (espeak, allocations)
     start = time.perf_counter()
-    it = tts.stream(text, voice=voice, steps=steps, cfg_scale=cfg, seed=0)
+    it = tts.stream(text, voice=voice, steps=steps, guidance_scale=cfg, seed=0)
     next(it)
     first = time.perf_counter() - start
     n = 0

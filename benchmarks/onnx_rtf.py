@@ -134,7 +134,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=60, help="latents generated per request (15 per second of audio)")
     p.add_argument("--batches", default="1,8")
     p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--cfg-scale", type=float, default=2.0)
+    p.add_argument("--guidance-scale", "--cfg-scale", dest="guidance_scale", type=float, default=2.0)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument(
         "--per-step-head",
@@ -159,13 +159,13 @@ def main() -> None:
         seconds = args.frames / runners["torch eager fp32"].tts.audio_config.frame_rate
         print(
             f"{args.ckpt or 'random small'}; {args.threads} threads; {args.frames} frames per request "
-            f"({seconds:.1f} s); {args.steps} steps; CFG {args.cfg_scale}"
+            f"({seconds:.1f} s); {args.steps} steps; CFG {args.guidance_scale}"
         )
         print(f"{'engine':<18} {'batch':>5} {'gen s':>7} {'frames/s':>9} {'RTF':>7} {'+VAE s':>7} {'RTF+VAE':>8}")
         for batch in map(int, args.batches.split(",")):
             for name, runner in runners.items():
-                measure(runner, batch, 3, args.steps, args.cfg_scale, 1)  # warm-up
-                gen, dec = measure(runner, batch, args.frames, args.steps, args.cfg_scale, args.repeats)
+                measure(runner, batch, 3, args.steps, args.guidance_scale, 1)  # warm-up
+                gen, dec = measure(runner, batch, args.frames, args.steps, args.guidance_scale, args.repeats)
                 audio = batch * seconds
                 print(
                     f"{name:<18} {batch:>5} {gen:>7.2f} {batch * args.frames / gen:>9.1f} {gen / audio:>7.3f} "

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
-from vae_audio.audio import load_audio
-from vae_audio.errors import InputError
+from latentlm_common.audio import load_audio
+from latentlm_common.errors import InputError
+from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 STREAM_FRAMES = 8  # latent frames (1/15 s each) per chunk sent to the live player
@@ -57,7 +57,7 @@ def _side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarr
     return np.concatenate([left, spacer, right], axis=1)
 
 
-def _checked_request(tts, limits: Limits, text: str, voice: str | None, voice_text: str, cfg_scale, steps, seed):
+def _checked_request(tts, limits: Limits, text: str, voice: str | None, voice_text: str, guidance_scale, steps, seed):
     """Validate one request; return (prompt samples or None, keyword arguments for the model)."""
     import gradio as gr
 
@@ -75,7 +75,7 @@ def _checked_request(tts, limits: Limits, text: str, voice: str | None, voice_te
     kwargs = dict(
         voice=voice or None,
         voice_text=(voice_text or "").strip() or None,
-        cfg_scale=float(cfg_scale),
+        guidance_scale=float(guidance_scale),
         steps=int(steps),
         seed=int(seed),
     )
@@ -91,8 +91,8 @@ def make_synthesize(tts, limits: Limits):
     """The request handler: validate, synthesise, return (audio, spectrogram image)."""
     import gradio as gr
 
-    def synthesize(text: str, voice: str | None, voice_text: str, cfg_scale: float, steps: float, seed: float):
-        text, prompt, kwargs = _checked_request(tts, limits, text, voice, voice_text, cfg_scale, steps, seed)
+    def synthesize(text: str, voice: str | None, voice_text: str, guidance_scale: float, steps: float, seed: float):
+        text, prompt, kwargs = _checked_request(tts, limits, text, voice, voice_text, guidance_scale, steps, seed)
         try:
             audio = tts.synthesize(text, **kwargs)
         except InputError as e:
@@ -107,8 +107,8 @@ def make_stream(tts, limits: Limits):
     frames are generated, then the whole result and its spectrogram."""
     import gradio as gr
 
-    def stream(text: str, voice: str | None, voice_text: str, cfg_scale: float, steps: float, seed: float):
-        text, prompt, kwargs = _checked_request(tts, limits, text, voice, voice_text, cfg_scale, steps, seed)
+    def stream(text: str, voice: str | None, voice_text: str, guidance_scale: float, steps: float, seed: float):
+        text, prompt, kwargs = _checked_request(tts, limits, text, voice, voice_text, guidance_scale, steps, seed)
         chunks = []
         try:
             for chunk in tts.stream(text, frames_per_chunk=STREAM_FRAMES, **kwargs):
@@ -133,7 +133,7 @@ def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None, str
 
     streaming = shutil.which("ffmpeg") is not None if streaming is None else streaming
 
-    defaults = {"cfg_scale": DEFAULT_CFG_SCALE, "steps": DEFAULT_STEPS, **(defaults or {})}
+    defaults = {"guidance_scale": DEFAULT_GUIDANCE_SCALE, "steps": DEFAULT_STEPS, **(defaults or {})}
     with gr.Blocks(title="LatentLM-TTS") as demo:
         gr.Markdown(
             "# LatentLM-TTS\nZero-shot voice cloning with next-token diffusion. "
@@ -147,7 +147,7 @@ def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None, str
                 )
                 voice_text = gr.Textbox(label="Transcript of the prompt (optional: continuation mode)", lines=1)
                 with gr.Row():
-                    cfg = gr.Slider(1.0, 4.0, value=defaults["cfg_scale"], step=0.1, label="CFG scale")
+                    cfg = gr.Slider(1.0, 4.0, value=defaults["guidance_scale"], step=0.1, label="CFG scale")
                     steps = gr.Slider(2, 30, value=defaults["steps"], step=1, label="Sampler steps")
                     seed = gr.Number(value=0, precision=0, label="Seed")
                 button = gr.Button("Generate", variant="primary", elem_id="generate")

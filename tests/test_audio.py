@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from vae_audio.audio import load_audio, rms_dbfs, save_audio
+from latentlm_common.audio import load_audio, rms_dbfs, save_audio
+from latentlm_common.errors import InputError
 from vae_audio.config import AudioConfig
-from vae_audio.errors import InputError
 
 SR = AudioConfig().sample_rate
 

@@ -1,7 +1,7 @@
 import pytest
 
+from latentlm_common.errors import InputError
 from tts.audiobook.document import read_book
-from vae_audio.errors import InputError
 
 
 def write(tmp_path, name, text):

@@ -39,11 +39,11 @@ def gens(seeds):
 
 def test_batched_equals_one_by_one_with_cfg():
     eng, reqs, seeds = engine(stop_bias=-2.0, seed=1, stop_weight_std=1.0), requests(), [11, 12, 13]
-    batched = eng.generate(reqs, gens(seeds), steps=4, cfg_scale=2.0)
+    batched = eng.generate(reqs, gens(seeds), steps=4, guidance_scale=2.0)
     lengths = [len(z) for z in batched.latents]
     assert len(set(lengths)) == 3 and all(batched.stopped), "each request should stop at its own frame"
     for r, s, z in zip(reqs, seeds, batched.latents):
-        alone = eng.generate([r], gens([s]), steps=4, cfg_scale=2.0).latents[0]
+        alone = eng.generate([r], gens([s]), steps=4, guidance_scale=2.0).latents[0]
         assert alone.shape == z.shape
         torch.testing.assert_close(alone, z, atol=1e-4, rtol=1e-4)
 
@@ -51,9 +51,9 @@ def test_batched_equals_one_by_one_with_cfg():
 def test_same_seed_same_output_different_seed_differs():
     eng, reqs = engine(stop_bias=-50.0), requests()[:1]
     reqs[0].max_frames = 8
-    a = eng.generate(reqs, gens([1]), steps=3, cfg_scale=1.5).latents[0]
-    b = eng.generate(reqs, gens([1]), steps=3, cfg_scale=1.5).latents[0]
-    c = eng.generate(reqs, gens([2]), steps=3, cfg_scale=1.5).latents[0]
+    a = eng.generate(reqs, gens([1]), steps=3, guidance_scale=1.5).latents[0]
+    b = eng.generate(reqs, gens([1]), steps=3, guidance_scale=1.5).latents[0]
+    c = eng.generate(reqs, gens([2]), steps=3, guidance_scale=1.5).latents[0]
     assert torch.equal(a, b) and a.shape == (8, D)
     assert not torch.allclose(a, c, atol=1e-3)
 
@@ -64,7 +64,7 @@ def test_cfg_one_equals_plain_conditional_reference():
     model, cfg = eng.model, eng.cfg
     req = requests()[0]
     req.max_frames = 5
-    got = eng.generate([req], gens([3]), steps=3, cfg_scale=1.0).latents[0]
+    got = eng.generate([req], gens([3]), steps=3, guidance_scale=1.0).latents[0]
     g, speech = gens([3])[0], torch.zeros(0, D)
     for _ in range(5):
         seq = build_sequence(cfg, req.text, model.normalize(req.voice), speech)
@@ -72,7 +72,7 @@ def test_cfg_one_equals_plain_conditional_reference():
         z = model.head.sample(h, torch.randn(1, D, generator=g), steps=3)
         speech = torch.cat([speech, z])
     torch.testing.assert_close(got, model.denormalize(speech), atol=1e-4, rtol=1e-4)
-    assert not torch.allclose(got, eng.generate([req], gens([3]), steps=3, cfg_scale=3.0).latents[0], atol=1e-3)
+    assert not torch.allclose(got, eng.generate([req], gens([3]), steps=3, guidance_scale=3.0).latents[0], atol=1e-3)
 
 
 def test_negative_sequence_never_sees_text_or_voice(monkeypatch):
@@ -94,7 +94,7 @@ def test_negative_sequence_never_sees_text_or_voice(monkeypatch):
     )
     req = requests()[2]
     req.max_frames = 4
-    out = eng.generate([req], gens([5]), steps=2, cfg_scale=2.0).latents[0]
+    out = eng.generate([req], gens([5]), steps=2, guidance_scale=2.0).latents[0]
     # each negative state equals a fresh unconditional sequence over prompt + frames generated so far
     speech = eng.model.normalize(torch.cat([req.prompt, out]))
     for k, neg in enumerate(seen):
@@ -116,15 +116,15 @@ def test_length_guard_fires_and_is_reported(caplog):
 
 def test_stop_head_ends_each_request():
     eng = engine(stop_bias=50.0)
-    out = eng.generate(requests(), gens([1, 2, 3]), steps=2, cfg_scale=2.0)
+    out = eng.generate(requests(), gens([1, 2, 3]), steps=2, guidance_scale=2.0)
     assert [len(z) for z in out.latents] == [1, 1, 1]  # at least one frame, then stop
     assert out.stopped == [True] * 3 and out.hit_length_guard == [False] * 3
 
 
 def test_stream_yields_the_generated_frames():
     eng, reqs = engine(), requests()
-    out = eng.generate(reqs, gens([4, 5, 6]), steps=2, cfg_scale=1.5)
-    frames = list(eng.stream(reqs, gens([4, 5, 6]), steps=2, cfg_scale=1.5))
+    out = eng.generate(reqs, gens([4, 5, 6]), steps=2, guidance_scale=1.5)
+    frames = list(eng.stream(reqs, gens([4, 5, 6]), steps=2, guidance_scale=1.5))
     for b in range(3):
         streamed = torch.stack([f.latents[b] for f in frames if f.active[b]])
         torch.testing.assert_close(streamed, out.latents[b])

@@ -9,12 +9,12 @@ import torch
 from conftest import tone
 from tiny_model import make_tiny_checkpoint
 
+from latentlm_common.errors import InputError
 from tts.api import TTS, Audio
 from tts.cli.main import main
 from tts.config import preset
 from tts.lm import LatentLM
 from tts.text import PhonemeTokenizer
-from vae_audio.errors import InputError
 from vae_audio.model import SigmaVAE
 
 SR = 24000

@@ -2,6 +2,7 @@
 from a random tiny σ-VAE, a few LM training steps, synthesis of both settings, scoring) print a table."""
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tts.data import LatentDataset, latent_stats
 from tts.eval.protocol import read_items
 from vae_audio.model import SigmaVAE
 
@@ -81,9 +83,12 @@ def test_stages_0_to_4_print_the_evaluation_table(recipe_run):
 def test_stage_outputs_are_a_dataset_a_checkpoint_and_per_utterance_scores(recipe_run):
     tmp, done = recipe_run
     assert done.returncode == 0, done.stderr[-3000:]
-    meta = (tmp / "latents" / "train" / "meta.json").read_text()
-    assert '"latent_scale"' in meta and (tmp / "latents" / "train" / "data.safetensors").is_file()
+    meta = json.loads((tmp / "latents" / "train" / "meta.json").read_text())
+    assert "latent_scale" not in meta and (tmp / "latents" / "train" / "data.safetensors").is_file()
     exp = tmp / "exp"
+    lm = json.loads((exp / "config.json").read_text())["lm"]  # the one stored pair: the dataset's statistics
+    scale, bias = latent_stats([LatentDataset(tmp / "latents" / "train").latents])
+    assert (lm["latent_scale"], lm["latent_bias"]) == pytest.approx((scale, bias), rel=1e-9)
     assert (exp / "vae" / "model.safetensors").is_file() and (exp / "train_state.pt").is_file()
     b_items = read_items(exp / "eval" / "B.limit2.jsonl")  # --eval-limit 2: a list built for 2 items
     assert b_items and all(it.prompt.end == it.target.start and it.prompt_text for it in b_items)

@@ -60,7 +60,7 @@ def test_unconditional_layout_has_no_text_or_voice():
 def test_kv_cache_steps_equal_full_forward():
     cfg = preset("tiny")
     model = scrambled(cfg)
-    batch = collate([example(cfg), example(cfg, n_text=7, n_voice=0, seed=1)], pad_left=True)
+    batch = collate([example(cfg), example(cfg, n_text=7, n_voice=0, seed=1)], pad_left=True).to("cpu")
     full = model.forward_batch(batch)  # (B, L, H)
     cache = KVCache(cfg, 2, 64, "cpu")
     first = model(
@@ -115,8 +115,10 @@ def test_losses_are_finite_and_train():
         example(cfg, n_text=6, n_voice=0, n_speech=7, seed=5),
         build_sequence(cfg, None, None, torch.randn(5, 32)),
     ]
-    batch = collate(seqs, pad_left=False)
-    text = torch.nn.utils.rnn.pad_sequence([s.tokens[s.is_latent.logical_not()][:4] for s in seqs], batch_first=True)
+    batch = collate(seqs, pad_left=False).to("cpu")
+    text = torch.nn.utils.rnn.pad_sequence(
+        [torch.from_numpy(s.tokens[~s.is_latent][:4]) for s in seqs], batch_first=True
+    )
     args = (batch, torch.tensor([9, 7, 5]), text, torch.tensor([4, 4, 4]), torch.tensor([True, True, False]))
     losses = model.loss(*args)
     for v in (losses.total, losses.diffusion, losses.stop, losses.ctc):

@@ -18,12 +18,13 @@ import torch
 from conftest import tone
 from tiny_model import make_tiny_checkpoint
 
+from latentlm_common.errors import InputError
 from tts.api import TTS
 from tts.cli.main import main
 from tts.engine import SpeechRequest as TorchRequest
 from tts.onnx.engine import NoiseReplay, SpeechRequest
 from tts.onnx.export import GRAPHS, export_onnx
-from tts.onnx.runtime import OnnxTTS, StreamDecoder
+from tts.onnx.runtime import GraphStreamDecoder, OnnxTTS
 from tts.sampler import cosine_alphas_cumprod, dpm_solver_2m_table
 
 TOL = 1e-3  # max abs difference allowed between ONNX Runtime and torch, fp32 (measured: about 2e-6)
@@ -74,8 +75,10 @@ def test_every_graph_passes_the_checker_and_config_is_complete(export_dir):
     assert config["audio"]["hop"] == 1600 and config["tokenizer"] and config["length_guard"]["margin"] > 0
 
 
-@pytest.mark.parametrize("steps,cfg_scale", [(10, 2.0), (10, 1.0), (3, 2.0)])  # unrolled sampler; head_step + numpy
-def test_engine_latents_match_torch_for_the_same_noise(torch_tts, onnx_tts, steps, cfg_scale):
+@pytest.mark.parametrize(
+    "steps,guidance_scale", [(10, 2.0), (10, 1.0), (3, 2.0)]
+)  # unrolled sampler; head_step + numpy
+def test_engine_latents_match_torch_for_the_same_noise(torch_tts, onnx_tts, steps, guidance_scale):
     g = torch.Generator().manual_seed(0)
     voice, prompt = torch.randn(7, 32, generator=g), torch.randn(4, 32, generator=g)
     texts = [torch.randint(8, 60, (n,), generator=g) for n in (5, 9, 14)]
@@ -90,8 +93,8 @@ def test_engine_latents_match_torch_for_the_same_noise(torch_tts, onnx_tts, step
         SpeechRequest(texts[2].numpy()),
     ]
     seeds = [11, 12, 13]
-    ref = torch_tts.engine.generate(t_reqs, [torch.Generator().manual_seed(s) for s in seeds], steps, cfg_scale)
-    out = onnx_tts.engine.generate(o_reqs, [NoiseReplay(torch_noise(s)) for s in seeds], steps, cfg_scale)
+    ref = torch_tts.engine.generate(t_reqs, [torch.Generator().manual_seed(s) for s in seeds], steps, guidance_scale)
+    out = onnx_tts.engine.generate(o_reqs, [NoiseReplay(torch_noise(s)) for s in seeds], steps, guidance_scale)
     assert out.stopped == ref.stopped and out.hit_length_guard == ref.hit_length_guard
     for a, b in zip(ref.latents, out.latents):
         assert a.shape == b.shape and len(b) > 0
@@ -115,8 +118,8 @@ def test_vae_graphs_match_torch_and_streaming_equals_full(torch_tts, onnx_tts):
         ref = torch_tts.vae.decode(torch.from_numpy(z)).numpy()
     assert np.abs(onnx_tts.encode(audio) - mu).max() < TOL
     states = onnx_tts.config["vae"]["decoder_states"]
-    full = StreamDecoder(onnx_tts.sessions["vae_decoder"], states, 2).push(z)
-    decoder = StreamDecoder(onnx_tts.sessions["vae_decoder"], states, 2)
+    full = GraphStreamDecoder(onnx_tts.sessions["vae_decoder"], states, 2).push(z)
+    decoder = GraphStreamDecoder(onnx_tts.sessions["vae_decoder"], states, 2)
     streamed = np.concatenate([decoder.push(z[:, i : i + k]) for i, k in ((0, 1), (1, 3), (4, 1), (5, 4))], axis=1)
     assert full.shape == ref.shape == streamed.shape
     assert np.abs(full - ref).max() < TOL and np.abs(streamed - full).max() < 1e-5
@@ -245,3 +248,42 @@ def test_eval_command_scores_an_onnx_export(export_dir, tiny_corpus, tmp_path, c
     assert code == 0
     assert len(list((out / "A").glob("*.wav"))) == 1
     assert any(export_dir.name in line and line.startswith("| A:") for line in table.splitlines()), table
+
+
+@pytest.mark.parametrize("settings", [{"steps": 0}, {"steps": 100000}, {"guidance_scale": -1.0}, {"steps": 2.5}])
+def test_both_engines_refuse_bad_settings_with_the_same_error(torch_tts, onnx_tts, settings):
+    messages = []
+    for tts in (torch_tts, onnx_tts):
+        with pytest.raises(InputError) as e:
+            tts.synthesize("Hi there.", seed=0, **settings)
+        messages.append(str(e.value))
+        with pytest.raises(InputError):
+            next(tts.stream("Hi there.", seed=0, **settings))
+    assert messages[0] == messages[1]
+
+
+def test_cfg_scale_is_accepted_as_the_old_name_of_guidance_scale(torch_tts, onnx_tts, export_dir, tmp_path):
+    for tts in (torch_tts, onnx_tts):
+        new = tts.synthesize("Hi.", seed=1, steps=2, guidance_scale=1.5).samples
+        old = tts.synthesize("Hi.", seed=1, steps=2, cfg_scale=1.5).samples
+        assert np.array_equal(new, old)
+    old_export = tmp_path / "old"  # an export written before the rename stores "cfg_scale"
+    old_export.mkdir()
+    config = json.loads((export_dir / "config.json").read_text())
+    config["api"]["cfg_scale"] = config["api"].pop("guidance_scale") + 0.5
+    for name in config["graphs"].values():
+        (old_export / name).symlink_to(export_dir / name)
+    (old_export / "config.json").write_text(json.dumps(config))
+    assert OnnxTTS(old_export).settings.guidance_scale == config["api"]["cfg_scale"]
+    wav = tmp_path / "a.wav"
+    assert main(["say", "Hi.", "-o", str(wav), "--onnx", str(export_dir), "--cfg-scale", "1.5", "--steps", "2"]) == 0
+
+
+def test_eval_with_bad_settings_is_one_line_on_both_engines(ckpt, export_dir, tmp_path, capsys):
+    manifest = tmp_path / "cuts.jsonl.gz"
+    manifest.write_bytes(b"")
+    for engine in (["--ckpt", str(ckpt)], ["--onnx", str(export_dir)]):
+        for bad in (["--steps", "0"], ["--guidance-scale", "-2"]):
+            code = main(["eval", *engine, "--manifest", str(manifest), "--out", str(tmp_path / "e"), *bad])
+            err = capsys.readouterr().err.strip().splitlines()
+            assert code == 2 and len(err) == 1 and err[0].startswith("latentlm-tts eval: error:"), err

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from tts.text import InputError, PhonemeTokenizer, phonemize, prepare, text_to_ids, text_to_phonemes, texts_to_ids
+from latentlm_common.errors import InputError
+from tts.text import PhonemeTokenizer, phonemize, prepare, text_to_ids, text_to_phonemes, texts_to_ids
 from tts.text.g2p import _backend, phonemize_one
 
 

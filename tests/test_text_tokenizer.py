@@ -5,7 +5,8 @@ import logging
 
 import pytest
 
-from tts.text import InputError, phonemize
+from latentlm_common.errors import InputError
+from tts.text import phonemize
 from tts.text.tokenizer import SPECIALS, PhonemeTokenizer
 
 

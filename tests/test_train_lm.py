@@ -1,5 +1,6 @@
 """Training the LatentLM decoder: dataset format, exact resume, DDP under torchrun, and an honest overfit."""
 
+import json
 import os
 import subprocess
 import sys
@@ -9,14 +10,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from latentlm_common.errors import InputError
 from tts.checkpoint import load_checkpoint, save_checkpoint
 from tts.config import preset
-from tts.data import LatentDataset, Utterance, make_example, write_latent_dataset
+from tts.data import LatentDataset, Utterance, latent_stats, make_example, write_latent_dataset
 from tts.engine import Engine, SpeechRequest
 from tts.lm import LatentLM
-from tts.train import TrainConfig, train
+from tts.train import TrainConfig, parse_args, train
 from vae_audio.config import AudioConfig
-from vae_audio.errors import InputError
 
 SPECIAL = {"pad": 0, "bos": 2, "voice": 3, "voice_end": 4, "text": 5, "text_end": 6, "speech": 7}
 VOCAB = 48
@@ -62,11 +63,39 @@ def test_dataset_round_trip_and_voice_prompt_from_another_utterance(tmp_path):
     assert ds.lm_config_overrides()["vocab_size"] == VOCAB
     cfg = preset("tiny", uncond_prob=0.0, voice_prob=1.0)
     seq, frames, text, has_text = make_example(ds, 0, cfg, np.random.default_rng(0), lambda z: z)
-    voice = seq.latents[seq.is_latent][: int(seq.is_latent.sum()) - frames].numpy()
+    voice = seq.latents[seq.is_latent][: int(seq.is_latent.sum()) - frames]
     assert 30 <= len(voice) <= min(75, len(utts[2].latents))  # 2-5 s at 15 Hz
     other = utts[2].latents  # speaker spk0 = utterances 0 and 2
     assert any(np.array_equal(voice, other[s : s + len(voice)]) for s in range(len(other) - len(voice) + 1))
     assert has_text and frames == len(utts[0].latents) and text.tolist() == utts[0].phonemes
+
+
+def test_latent_stats_normalise_to_zero_mean_unit_variance():
+    rng = np.random.default_rng(0)
+    latents = [3.0 + 2.0 * rng.standard_normal((20 + i, 32)).astype(np.float32) for i in range(5)]
+    scale, bias = latent_stats(iter(latents))  # a generator is enough: one pass
+    assert bias == pytest.approx(3.0, abs=0.05) and scale == pytest.approx(0.5, rel=0.03)
+    z = (np.concatenate(latents).astype(np.float64) - bias) * scale
+    assert z.mean() == pytest.approx(0.0, abs=1e-9) and z.std() == pytest.approx(1.0, abs=1e-9)
+    with pytest.raises(ValueError, match="at least one"):
+        latent_stats([])
+
+
+def test_the_dataset_decides_the_lm_latent_statistics_and_ignores_old_meta_ones(tmp_path):
+    utts = make_corpus(tmp_path, n_utts=4)
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    (tmp_path / "meta.json").write_text(json.dumps({**meta, "latent_scale": 9.0, "latent_bias": 9.0}))  # an old dataset
+    overrides = LatentDataset(tmp_path).lm_config_overrides()
+    expected = latent_stats(u.latents for u in utts)
+    assert (overrides["latent_scale"], overrides["latent_bias"]) == pytest.approx(expected, rel=1e-9)
+
+
+def test_cli_flags_set_and_stop_at():
+    tc = parse_args(["--data", "d", "--out", "o", "--set", "ctc_weight=0", "--set", "n_layers=1", "--stop-at", "5"])
+    assert tc.overrides == {"ctc_weight": 0, "n_layers": 1} and tc.stop_at == 5
+    assert parse_args(["--data", "d", "--out", "o"]).overrides == {}
+    with pytest.raises(SystemExit):
+        parse_args(["--data", "d", "--out", "o", "--model", '{"ctc_weight": 0}'])  # the old flag is gone
 
 
 def test_overfit_lowers_losses_and_generates_the_right_lengths(tmp_path):
@@ -159,6 +188,8 @@ def test_init_warm_starts_from_a_checkpoint_and_rejects_another_shape(tmp_path):
     cold = train(run_config(tmp_path / "data", tmp_path / "cold", steps=2, batch_size=3))
     assert tuned[0]["diffusion"] < cold[0]["diffusion"]  # it starts where the first run left off
     assert tuned[0]["diffusion"] < first[0]["diffusion"]
+    with pytest.raises(SystemExit, match="unknown LMConfig field"):
+        train(run_config(tmp_path / "data", tmp_path / "typo", steps=1, overrides={"n_layer": 1}))
     with pytest.raises(SystemExit, match="same --preset"):
         train(
             run_config(
@@ -167,7 +198,7 @@ def test_init_warm_starts_from_a_checkpoint_and_rejects_another_shape(tmp_path):
                 steps=1,
                 batch_size=3,
                 init=str(tmp_path / "base"),
-                model={"n_layers": 1},
+                overrides={"n_layers": 1},
             )
         )
 
@@ -177,3 +208,21 @@ def test_saved_checkpoint_files_are_readable_by_others(tmp_path):
     for name in ("config.json", "model.safetensors"):
         assert (tmp_path / "ckpt" / name).stat().st_mode & 0o777 == 0o644, name
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_init_and_resume_keep_the_latent_normalisation_of_the_weights(tmp_path):
+    """A warm start on other data keeps the init checkpoint's latent scale and bias (the weights were
+    trained on that normalisation), and so does a resume of that run; a fresh run takes the data's."""
+    make_corpus(tmp_path / "data", n_utts=4)
+    train(run_config(tmp_path / "data", tmp_path / "base", steps=1, batch_size=3))
+    data_pair = load_checkpoint(tmp_path / "base")[0].cfg
+    config = json.loads((tmp_path / "base" / "config.json").read_text())
+    config["lm"]["latent_scale"], config["lm"]["latent_bias"] = 0.5, -0.25  # as if trained on other latents
+    (tmp_path / "base" / "config.json").write_text(json.dumps(config))
+    init = str(tmp_path / "base")
+    train(run_config(tmp_path / "data", tmp_path / "tuned", steps=2, stop_at=1, batch_size=3, init=init))
+    assert (load_checkpoint(tmp_path / "tuned")[0].cfg.latent_scale) == 0.5
+    train(run_config(tmp_path / "data", tmp_path / "tuned", steps=2, batch_size=3, init=init))  # resumes
+    lm = load_checkpoint(tmp_path / "tuned")[0].cfg
+    assert (lm.latent_scale, lm.latent_bias) == (0.5, -0.25)
+    assert (data_pair.latent_scale, data_pair.latent_bias) != (0.5, -0.25)

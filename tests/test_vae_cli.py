@@ -1,6 +1,5 @@
 """`latentlm-tts vae ...` on real files: encode/decode/eval/stats, and one clear line for bad input."""
 
-import json
 import subprocess
 import sys
 
@@ -12,6 +11,8 @@ from test_vae_model import SR, D, speechlike
 
 from tts.cli import vae as vae_cli
 from tts.cli.main import main
+from tts.data import latent_stats
+from vae_audio.data import AudioSource
 from vae_audio.model import SigmaVAE
 
 
@@ -41,7 +42,7 @@ def test_encode_then_decode(ckpt, wav, tmp_path, capsys):
     assert "15 frames" in capsys.readouterr().out
 
 
-def test_eval_prints_the_table_and_stats_updates_the_config(ckpt, tmp_path, capsys):
+def test_eval_prints_the_table_and_stats_prints_the_latent_statistics(ckpt, tmp_path, capsys):
     data = tmp_path / "corpus" / "spk"
     data.mkdir(parents=True)
     for i in range(2):
@@ -50,11 +51,21 @@ def test_eval_prints_the_table_and_stats_updates_the_config(ckpt, tmp_path, caps
     header, _, row = capsys.readouterr().out.strip().splitlines()[-3:]
     assert header.split("|")[1:] == [" Mel dist ", "   PESQ ", "   STOI ", " Compression"]
     assert row.split("|")[0].strip() == "2" and row.strip().endswith("1600x")
-    stats_ckpt = tmp_path / "ckpt"
-    SigmaVAE.from_pretrained(ckpt).save_pretrained(stats_ckpt)
-    assert main(["vae", "stats", "--ckpt", str(stats_ckpt), str(tmp_path / "corpus")]) == 0
-    config = json.loads((stats_ckpt / "config.json").read_text())
-    assert config["latent_scale"] != 1.0 and config["latent_bias"] != 0.0
+    before = {p.name: p.read_bytes() for p in ckpt.iterdir()}
+    assert main(["vae", "stats", "--ckpt", str(ckpt), str(tmp_path / "corpus")]) == 0
+    vae = SigmaVAE.from_pretrained(ckpt)
+    source = AudioSource(tmp_path / "corpus", SR, vae.config.audio.target_dbfs)
+    with torch.no_grad():
+        scale, bias = latent_stats(vae.encode(torch.from_numpy(source.load(i))[None])[0].numpy() for i in range(2))
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert printed == f"latent_scale={scale:.6g} latent_bias={bias:.6g} over 2 utterances"
+    assert {p.name: p.read_bytes() for p in ckpt.iterdir()} == before  # it writes nothing
+
+
+def test_stats_requires_a_checkpoint(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["vae", "stats", str(tmp_path)])
+    assert e.value.code == 2 and "--ckpt" in capsys.readouterr().err
 
 
 def bad_input_cases(tmp_path, wav):

@@ -1,4 +1,4 @@
-"""σ-VAE model: frame rate, causality both ways, streaming, σ-VAE noise, latent statistics, checkpoints."""
+"""σ-VAE model: frame rate, causality both ways, streaming, σ-VAE noise, checkpoints."""
 
 import json
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from latentlm_common.errors import InputError
 from vae_audio.config import VAE_PRESETS, VAEConfig
-from vae_audio.errors import InputError
-from vae_audio.model import SigmaVAE, latent_stats
+from vae_audio.model import SigmaVAE
 
 AUDIO = VAEConfig().audio
 SR, HOP, D = AUDIO.sample_rate, AUDIO.hop, AUDIO.latent_dim
@@ -122,16 +122,6 @@ def test_sample_latents_is_reproducible_from_its_generator():
     assert torch.equal(a, b) and not torch.equal(a, mu)
 
 
-def test_latent_stats_normalise_to_zero_mean_unit_variance():
-    latents = [3.0 + 2.0 * torch.randn(4, 20, D) for _ in range(5)]
-    scale, bias = latent_stats(latents)
-    assert bias == pytest.approx(3.0, abs=0.05) and scale == pytest.approx(0.5, rel=0.03)
-    model = SigmaVAE.from_preset("tiny", latent_scale=scale, latent_bias=bias)
-    z = model.normalize(torch.cat(latents))
-    assert float(z.mean()) == pytest.approx(0.0, abs=1e-4) and float(z.std()) == pytest.approx(1.0, abs=1e-3)
-    torch.testing.assert_close(model.denormalize(z), torch.cat(latents))
-
-
 def test_presets_sizes():
     count = {name: sum(p.numel() for p in SigmaVAE(cfg).parameters()) for name, cfg in VAE_PRESETS.items()}
     assert count["tiny"] < 1_000_000 < count["small"] <= 10_000_000 < count["base"]
@@ -139,16 +129,26 @@ def test_presets_sizes():
 
 def test_save_and_load_round_trip(tmp_path):
     model = active_model()
-    model.config = VAEConfig.from_dict({**model.config.to_dict(), "latent_scale": 0.7, "latent_bias": -0.1})
+    model.config = VAEConfig.from_dict({**model.config.to_dict(), "sigma_c": 0.7})
     model.save_pretrained(tmp_path)
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["audio"] == AUDIO.to_dict() and saved["format_version"] == 1
-    assert saved["loss"]["mel"] == model.config.loss.mel and saved["latent_scale"] == 0.7
+    assert saved["loss"]["mel"] == model.config.loss.mel and saved["sigma_c"] == 0.7
     loaded = SigmaVAE.from_pretrained(tmp_path)
     assert loaded.config == model.config
     z = torch.randn(1, 4, D)
     with torch.no_grad():
         assert torch.equal(loaded.decode(z), model.decode(z))
+
+
+def test_a_config_with_the_old_latent_statistics_still_loads(tmp_path):
+    """σ-VAE configs once stored a latent scale/bias (now the LatentLM's alone): they load, the keys ignored."""
+    model = active_model()
+    model.save_pretrained(tmp_path)
+    old = {**json.loads((tmp_path / "config.json").read_text()), "latent_scale": 0.37, "latent_bias": -0.22}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    loaded = SigmaVAE.from_pretrained(tmp_path)
+    assert loaded.config == model.config and not hasattr(loaded.config, "latent_scale")
 
 
 def test_from_pretrained_on_a_non_checkpoint_is_an_input_error(tmp_path):

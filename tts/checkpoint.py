@@ -14,11 +14,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from latentlm_common.errors import InputError
+from latentlm_common.files import atomic_write
 from tts.config import LMConfig
 from tts.lm import LatentLM
-from vae_audio.checkpoint import atomic_write, weights_to_save
+from vae_audio.checkpoint import weights_to_save
 from vae_audio.config import AudioConfig
-from vae_audio.errors import InputError
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
@@ -56,13 +57,25 @@ def read_config(ckpt_dir: str | Path) -> dict:
     return config
 
 
+RENAMED = {"head.cond.": "head.cond_proj."}  # old key prefix -> new, for checkpoints written before the rename
+
+
+def load_weights(model: LatentLM, path: str | Path, device: str | torch.device = "cpu") -> None:
+    """A model.safetensors into `model`, with the renamed keys of older checkpoints mapped (the
+    one place that knows old key names). RuntimeError if the tensors do not fit the model."""
+    weights = load_file(str(path), device=str(device))
+    for old, new in RENAMED.items():
+        weights = {(new + k[len(old) :] if k.startswith(old) else k): v for k, v in weights.items()}
+    model.load_state_dict(weights)
+
+
 def load_checkpoint(ckpt_dir: str | Path, device: str | torch.device = "cpu") -> tuple[LatentLM, dict]:
     """(model in eval mode, config dict) of a checkpoint directory; InputError if it is broken."""
     config = read_config(ckpt_dir)
     model = LatentLM(LMConfig.from_dict(config["lm"]))
     path = Path(ckpt_dir) / WEIGHTS
     try:
-        model.load_state_dict(load_file(str(path), device=str(device)))
+        load_weights(model, path, device)
     except (FileNotFoundError, SafetensorError, RuntimeError, OSError) as e:
         raise InputError(f"{path}: missing or corrupt weights ({e.__class__.__name__}).") from None
     return model.to(device).eval(), config

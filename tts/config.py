@@ -46,8 +46,8 @@ class LMConfig:
     frames_per_phoneme: float = 1.0
     aligned_positions: bool = True  # False: plain sequential positions (the ablation)
     ctc_upsample: int = 2  # CTC steps per frame: at ~1 frame per phoneme CTC needs more steps than labels
-    # latent normalisation z_norm = (z - latent_bias) * latent_scale (the σ-VAE's convention and
-    # statistics when the dataset carries them, else computed from the training latents)
+    # latent normalisation z_norm = (z - latent_bias) * latent_scale: the only stored pair, computed
+    # by tts.data.latent_stats over the training latents when training starts
     latent_scale: float = 1.0
     latent_bias: float = 0.0
     # training layouts and losses

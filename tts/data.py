@@ -4,14 +4,18 @@ On-disk format (a directory, written by `write_latent_dataset`, e.g. from a Lhot
 
     meta.json            {"format_version", "audio": AudioConfig dict, "vocab_size",
                           "special_ids": {pad, bos, voice, voice_end, text, text_end, speech},
-                          "tokenizer": optional tokenizer dict stored into checkpoints,
-                          "latent_scale", "latent_bias": optional, the σ-VAE's statistics}
+                          "tokenizer": optional tokenizer dict stored into checkpoints}
     index.jsonl          one utterance per line: {"id", "speaker", "frames", "phonemes",
                           "latent_offset", "phoneme_offset"}
     data.safetensors     "latents" (sum frames, D) float32, raw VAE latents;
                           "phonemes" (sum phonemes,) int32
 
-Each training example picks a layout (DESIGN section 5): unconditional with `uncond_prob`;
+Latent statistics: `latent_stats` is the one function that computes the latent scale and bias;
+training computes them over the whole dataset and stores them in the LatentLM's config
+(`LMConfig.latent_scale`, `latent_bias`), the only place they are stored. A meta.json written
+before this rule may still carry "latent_scale"/"latent_bias"; they are ignored.
+
+Each training example picks a layout (`tts.layout`): unconditional with `uncond_prob`;
 else voice-prompt with `voice_prob` when the speaker has another utterance (the prompt is a
 2-5 s crop of that other utterance); else the continuation layout (text + speech).
 All per-example randomness comes from a numpy generator seeded by (seed, step, index), so a
@@ -21,6 +25,8 @@ resumed run sees exactly the batches it would have seen.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +34,33 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
+from latentlm_common.files import atomic_write
 from tts.config import LMConfig
 from tts.layout import Batch, build_sequence, collate
 from vae_audio.config import AudioConfig
 
 FORMAT_VERSION = 1
 VOICE_SECONDS = (2.0, 5.0)
+STATS_CHUNK = 1 << 16  # latent frames per float64 block of `latent_stats`
+
+
+def latent_stats(latents: Iterable[np.ndarray]) -> tuple[float, float]:
+    """(scale, bias) over (..., D) latent arrays: bias = mean, scale = 1 / std, both over every value.
+
+    The one place the latent statistics are computed. `LMConfig` stores the pair and the LatentLM
+    models (z - bias) * scale, which is zero-mean and unit-variance over the set. Accumulates in
+    float64, one array at a time, so the arrays may come from a generator.
+    """
+    n, total, total_sq = 0, 0.0, 0.0
+    for z in latents:
+        z = np.asarray(z, dtype=np.float64)
+        n += z.size
+        total += float(z.sum())
+        total_sq += float(np.square(z).sum())
+    if n == 0:
+        raise ValueError("latent_stats needs at least one latent value")
+    mean = total / n
+    return 1.0 / math.sqrt(max(total_sq / n - mean * mean, 1e-12)), mean
 
 
 @dataclass
@@ -65,9 +92,8 @@ def write_latent_dataset(
     vocab_size: int,
     special_ids: dict[str, int],
     tokenizer: dict | None = None,
-    latent_stats: tuple[float, float] | None = None,
 ) -> None:
-    """Write the directory format of the module docstring; latent_stats = the VAE's (scale, bias)."""
+    """Write the directory format of the module docstring."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     index, lat_off, ph_off = [], 0, 0
@@ -83,14 +109,13 @@ def write_latent_dataset(
             }
         )
         lat_off, ph_off = lat_off + len(u.latents), ph_off + len(u.phonemes)
-    save_file(
-        {
-            "latents": np.concatenate([u.latents for u in utterances]).astype(np.float32),
-            "phonemes": np.concatenate([np.asarray(u.phonemes, dtype=np.int32) for u in utterances]),
-        },
-        str(out / "data.safetensors"),
-    )
-    (out / "index.jsonl").write_text("".join(json.dumps(r) + "\n" for r in index))
+    arrays = {
+        "latents": np.concatenate([u.latents for u in utterances]).astype(np.float32),
+        "phonemes": np.concatenate([np.asarray(u.phonemes, dtype=np.int32) for u in utterances]),
+    }
+    atomic_write(out / "data.safetensors", lambda tmp: save_file(arrays, tmp))
+    lines = "".join(json.dumps(r) + "\n" for r in index)
+    atomic_write(out / "index.jsonl", lambda tmp: Path(tmp).write_text(lines))
     meta = {
         "format_version": FORMAT_VERSION,
         "audio": audio.to_dict(),
@@ -98,9 +123,8 @@ def write_latent_dataset(
         "special_ids": special_ids,
         "tokenizer": tokenizer,
     }
-    if latent_stats is not None:
-        meta["latent_scale"], meta["latent_bias"] = map(float, latent_stats)
-    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    text = json.dumps(meta, indent=1)
+    atomic_write(out / "meta.json", lambda tmp: Path(tmp).write_text(text))  # last: a dataset with meta.json is whole
 
 
 class LatentDataset:
@@ -129,18 +153,11 @@ class LatentDataset:
     def frames_per_phoneme(self) -> float:
         return float(sum(r["frames"] for r in self.index) / max(1, sum(r["phonemes"] for r in self.index)))
 
-    def latent_stats(self) -> tuple[float, float]:
-        """(scale, bias) with (z - bias) * scale zero-mean, unit-variance: the σ-VAE's own statistics
-        if meta.json carries them ("latent_scale", "latent_bias"), else computed over this dataset."""
-        if "latent_scale" in self.meta:
-            return float(self.meta["latent_scale"]), float(self.meta["latent_bias"])
-        mean, std = float(self.latents.mean()), float(self.latents.std())
-        return 1.0 / max(std, 1e-6), mean
-
     def lm_config_overrides(self) -> dict:
         """The LMConfig fields this dataset decides: vocabulary, special ids, latent size and stats."""
         ids = self.meta["special_ids"]
-        scale, bias = self.latent_stats()
+        chunks = (self.latents[i : i + STATS_CHUNK] for i in range(0, len(self.latents), STATS_CHUNK))
+        scale, bias = latent_stats(chunks)  # in chunks: float64 copies of a big corpus would double its memory
         return {
             "vocab_size": self.meta["vocab_size"],
             "latent_dim": self.latents.shape[1],

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from tts.config import LMConfig
-from tts.diffusion import DiffusionHead, SwiGLU
+from tts.diffusion import DiffusionHead
+from tts.layers import RMSNorm, SwiGLU
 from tts.layout import Batch
 
 
@@ -26,7 +27,10 @@ def rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
 
 
 class KVCache:
-    """Preallocated keys/values of every layer for a batch stepped in lockstep."""
+    """Preallocated keys/values of every layer for a batch stepped in lockstep.
+
+    It owns its state: a forward with a cache calls `extend` once (the new tokens' key validity),
+    `update` once per layer (their keys and values), then `advance` (they become the past)."""
 
     def __init__(self, cfg: LMConfig, batch: int, capacity: int, device, dtype=torch.float32):
         hd = cfg.dim // cfg.n_heads
@@ -36,12 +40,31 @@ class KVCache:
         self.valid = torch.zeros(batch, capacity, dtype=torch.bool, device=device)  # (B, C)
         self.length = 0
 
-    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor):
-        """Write new k/v (B, hkv, Lq, hd) after the cached ones; return all keys and values so far."""
+    def extend(self, valid: torch.Tensor | None, n_new: int) -> torch.Tensor:
+        """Record which of n_new tokens are real keys (None: all); return the (B, past + n_new) key mask."""
+        end = self.length + n_new
+        self.valid[:, self.length : end] = True if valid is None else valid
+        return self.valid[:, :end]
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write new k/v (B, hkv, Lq, hd) after the past ones; return all keys and values so far."""
         end = self.length + k.shape[2]
         self.k[layer, :, :, self.length : end] = k
         self.v[layer, :, :, self.length : end] = v
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
+
+    def advance(self, n_new: int) -> None:
+        self.length += n_new
+
+
+def attention_mask(valid: torch.Tensor | None, past: int, n_new: int) -> torch.Tensor | None:
+    """Boolean (B, 1, Lq, Lk) mask for n_new queries after `past` cached keys: causal, keys where
+    `valid` (B, past + n_new) is False hidden, each query sees itself. None: plain causal."""
+    if valid is None:
+        return None
+    q = torch.arange(n_new, device=valid.device)[:, None] + past
+    k = torch.arange(past + n_new, device=valid.device)[None]
+    return ((k <= q) & valid[:, None, :] | (k == q))[:, None]
 
 
 class Attention(nn.Module):
@@ -58,7 +81,7 @@ class Attention(nn.Module):
         k, v = self.kv(x).view(b, n, 2, self.n_kv, self.hd).permute(2, 0, 3, 1, 4)  # (B, hkv, L, hd) each
         q, k = rope(q, cos, sin), rope(k, cos, sin)
         if cache is not None:
-            k, v = cache.append(layer, k, v)
+            k, v = cache.update(layer, k, v)
         if self.n_kv != self.n_heads:  # grouped-query attention: share each kv head across a group
             k = k.repeat_interleave(self.n_heads // self.n_kv, dim=1)
             v = v.repeat_interleave(self.n_heads // self.n_kv, dim=1)
@@ -69,9 +92,9 @@ class Attention(nn.Module):
 class Block(nn.Module):
     def __init__(self, cfg: LMConfig):
         super().__init__()
-        self.attn_norm = nn.RMSNorm(cfg.dim, eps=cfg.norm_eps)
+        self.attn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.attn = Attention(cfg)
-        self.ffn_norm = nn.RMSNorm(cfg.dim, eps=cfg.norm_eps)
+        self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.ffn = SwiGLU(cfg.dim, cfg.ffn_dim)
 
     def forward(self, x, cos, sin, mask, cache, layer):
@@ -94,7 +117,7 @@ class LatentLM(nn.Module):
         self.embed = nn.Embedding(cfg.vocab_size, cfg.dim)
         self.latent_in = nn.Linear(cfg.latent_dim, cfg.dim, bias=False)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
-        self.norm = nn.RMSNorm(cfg.dim, eps=cfg.norm_eps)
+        self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.stop_head = nn.Linear(cfg.dim, 1)
         self.ctc_head = nn.Linear(cfg.dim, cfg.vocab_size * cfg.ctc_upsample)
         self.head = DiffusionHead(cfg)
@@ -112,33 +135,24 @@ class LatentLM(nn.Module):
         """Final-norm hidden states (B, L, H). tokens (B, L); latents (B, L, D); is_latent (B, L);
         positions (B, L) float; valid (B, L) bool key mask (None: no padding). With a cache, the
         new tokens follow the cached ones and the cache grows by L."""
+        n_new = tokens.shape[1]
         x = torch.where(
             is_latent[..., None], self.latent_in(latents.to(self.latent_in.weight.dtype)), self.embed(tokens)
         )
         angles = positions.float()[:, None, :, None] * self.inv_freq  # (B, 1, L, hd/2)
         cos, sin = angles.cos(), angles.sin()
-        mask = self._mask(valid, cache, tokens.shape[1])
+        past = cache.length if cache is not None else 0
+        mask = attention_mask(cache.extend(valid, n_new) if cache is not None else valid, past, n_new)
         for i, block in enumerate(self.blocks):
             x = block(x, cos, sin, mask, cache, i)
         if cache is not None:
-            cache.length += tokens.shape[1]
+            cache.advance(n_new)
         return self.norm(x)
 
-    def _mask(self, valid, cache, n_new):
-        """Boolean (B, 1, Lq, Lk) mask: causal, padding keys hidden, each query sees itself."""
-        if cache is None and valid is None:
-            return None
-        past = cache.length if cache is not None else 0
-        if cache is not None:
-            cache.valid[:, past : past + n_new] = True if valid is None else valid
-            valid = cache.valid[:, : past + n_new]
-        q = torch.arange(n_new, device=valid.device)[:, None] + past
-        k = torch.arange(past + n_new, device=valid.device)[None]
-        causal = k <= q  # (Lq, Lk)
-        return ((causal & valid[:, None, :]) | (k == q))[:, None]
-
     def forward_batch(self, batch: Batch, cache: KVCache | None = None) -> torch.Tensor:
-        return self(batch.tokens, batch.latents, batch.is_latent, batch.positions, batch.valid, cache)
+        """`forward` over a `tts.layout.Batch` (numpy, or already tensors)."""
+        b = batch.to(self.inv_freq.device)
+        return self(b.tokens, b.latents, b.is_latent, b.positions, b.valid, cache)
 
     def step_latents(self, z: torch.Tensor, positions: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """Feed one normalised latent per sequence, z (B, D) at positions (B,); hidden states (B, H)."""

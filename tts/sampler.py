@@ -75,6 +75,11 @@ def _update_coefficients(k, steps, alpha, sigma, lam) -> tuple[float, float, flo
     return c_x, c_d * (1.0 + 0.5 / r), -c_d * 0.5 / r
 
 
+def guide(v_cond: Array, v_uncond: Array, scale) -> Array:
+    """Classifier-free guidance, the one place it is written: v = v_u + w (v_c - v_u)."""
+    return v_uncond + scale * (v_cond - v_uncond)
+
+
 def solve(model_fn: Callable[[Array, float], Array], x: Array, table) -> Array:
     """Run the solver from pure noise `x` (any shape); `model_fn(x, t)` returns v at integer timestep t.
 

@@ -12,11 +12,9 @@ command resumes exactly where it stopped.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -24,7 +22,10 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from tts.checkpoint import WEIGHTS, save_checkpoint
+from latentlm_common.distributed import setup_distributed, teardown_distributed
+from latentlm_common.files import atomic_write
+from latentlm_common.train_cli import add_trainer_flags
+from tts.checkpoint import CONFIG, WEIGHTS, load_weights, read_config, save_checkpoint
 from tts.config import LMConfig, preset
 from tts.data import LatentDataset, TrainBatch, batch_indices, make_batch
 from tts.lm import LatentLM, count_parameters
@@ -52,7 +53,7 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads per process
     tensorboard: bool = True
     progress: bool = True
-    model: dict = field(default_factory=dict)  # LMConfig overrides, e.g. {"ctc_weight": 0}
+    overrides: dict = field(default_factory=dict)  # LMConfig fields (--set KEY=JSON), e.g. {"ctc_weight": 0}
     init: str | None = None  # start from this checkpoint's weights (fresh optimizer and schedule)
 
 
@@ -67,18 +68,6 @@ class LossModule(nn.Module):
         return self.model.loss(tb.batch, tb.n_frames, tb.text, tb.text_lens, tb.has_text)
 
 
-def setup_distributed() -> tuple[int, int, torch.device]:
-    """(rank, world size, device); initialises the process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
-    if world > 1 and not dist.is_initialized():
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return (dist.get_rank() if world > 1 else 0), world, device
-
-
 def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
     if step < warmup:
         return (step + 1) / warmup
@@ -87,8 +76,22 @@ def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
 
 
 def build_model(tc: TrainConfig, ds: LatentDataset) -> LatentLM:
-    cfg: LMConfig = preset(tc.preset, **{**ds.lm_config_overrides(), **tc.model})
+    unknown = sorted(set(tc.overrides) - {f.name for f in fields(LMConfig)})
+    if unknown:
+        raise SystemExit(f"--set: unknown LMConfig field(s) {', '.join(unknown)}")
+    cfg: LMConfig = preset(tc.preset, **{**ds.lm_config_overrides(), **weights_latent_stats(tc), **tc.overrides})
     return LatentLM(cfg)
+
+
+def weights_latent_stats(tc: TrainConfig) -> dict:
+    """The latent scale and bias of the checkpoint the weights come from (this run's, when it resumes,
+    else --init's): a trained LatentLM keeps its latent normalisation. Empty for a fresh model, which
+    takes the dataset's."""
+    source = tc.out if (Path(tc.out) / STATE).is_file() else tc.init
+    if source is None or not (Path(source) / CONFIG).is_file():
+        return {}
+    lm = read_config(source)["lm"]
+    return {"latent_scale": lm["latent_scale"], "latent_bias": lm["latent_bias"]}
 
 
 def save(tc: TrainConfig, model: LatentLM, ds: LatentDataset, opt, sched, step: int) -> None:
@@ -106,9 +109,7 @@ def save(tc: TrainConfig, model: LatentLM, ds: LatentDataset, opt, sched, step: 
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
     }
-    tmp = Path(tc.out) / (STATE + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, Path(tc.out) / STATE)
+    atomic_write(Path(tc.out) / STATE, lambda tmp: torch.save(state, tmp))
 
 
 def try_resume(tc: TrainConfig, model: LatentLM, opt, sched, device) -> int:
@@ -116,9 +117,7 @@ def try_resume(tc: TrainConfig, model: LatentLM, opt, sched, device) -> int:
     state_path = Path(tc.out) / STATE
     if not state_path.is_file():
         return 0
-    from safetensors.torch import load_file
-
-    model.load_state_dict(load_file(str(Path(tc.out) / WEIGHTS), device=str(device)))
+    load_weights(model, Path(tc.out) / WEIGHTS, device)
     state = torch.load(state_path, map_location="cpu", weights_only=False)
     opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
@@ -130,16 +129,14 @@ def try_resume(tc: TrainConfig, model: LatentLM, opt, sched, device) -> int:
 
 def load_init(model: LatentLM, ckpt: str, device) -> None:
     """Warm start: a trained checkpoint's weights into a model of the same shape."""
-    from safetensors.torch import load_file
-
     path = Path(ckpt) / WEIGHTS
     if not path.is_file():
         raise SystemExit(f"--init {ckpt}: no {WEIGHTS} there")
     try:
-        model.load_state_dict(load_file(str(path), device=str(device)))
+        load_weights(model, path, device)
     except RuntimeError:  # missing, unexpected or mis-shaped tensors
         raise SystemExit(
-            f"--init {ckpt}: its weights do not fit this model; it needs the same --preset and --model as this run"
+            f"--init {ckpt}: its weights do not fit this model; it needs the same --preset and --set as this run"
         ) from None
 
 
@@ -240,7 +237,6 @@ def parse_args(argv=None) -> TrainConfig:
         "log_every",
         "seed",
         "threads",
-        "stop_at",
     ):
         value = getattr(defaults, name)
         p.add_argument("--" + name.replace("_", "-"), type=type(value) if value is not None else int, default=value)
@@ -255,16 +251,15 @@ def parse_args(argv=None) -> TrainConfig:
         help="start from this checkpoint's weights (fine-tuning: fresh optimizer and schedule); "
         "ignored when --out already holds a run",
     )
-    p.add_argument(
-        "--model", type=json.loads, default={}, help="LMConfig overrides as JSON, e.g. '{\"ctc_weight\": 0}'"
-    )
+    add_trainer_flags(p, "LMConfig")  # --set KEY=JSON (e.g. --set ctc_weight=0), --stop-at STEP
     return TrainConfig(**vars(p.parse_args(argv)))
 
 
 def main(argv=None) -> None:
-    train(parse_args(argv))
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    try:
+        train(parse_args(argv))
+    finally:
+        teardown_distributed()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """σ-VAE audio tokenizer: 24 kHz audio <-> 15 Hz, 32-dimensional continuous latents."""
 
 from vae_audio.config import AudioConfig
-from vae_audio.errors import InputError
 
-__all__ = ["AudioConfig", "InputError"]
+__all__ = ["AudioConfig"]

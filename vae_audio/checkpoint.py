@@ -1,7 +1,7 @@
 """σ-VAE checkpoint directories: config.json + model.safetensors (+ training state for resume).
 
 Layout of a directory:
-  config.json              the `VAEConfig` (audio constants, sizes, loss weights, latent scale/bias, format version)
+  config.json              the `VAEConfig` (audio constants, sizes, loss weights, format version)
   model.safetensors        generator (encoder + decoder) weights
   discriminators.safetensors, train_state.pt   only while training: discriminator weights and the
                            optimizer/scheduler states and step, for exact resume
@@ -11,33 +11,19 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from latentlm_common.errors import InputError
+from latentlm_common.files import atomic_write
 from vae_audio.config import VAEConfig
-from vae_audio.errors import InputError
 
 FORMAT_VERSION = 1
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 DISC_NAME, STATE_NAME = "discriminators.safetensors", "train_state.pt"
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call write(tmp_path), then rename over `path`, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp (and safetensors) make it private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def weights_to_save(module: torch.nn.Module, half: bool = False) -> dict[str, torch.Tensor]:

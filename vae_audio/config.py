@@ -46,7 +46,7 @@ class LossConfig:
 class VAEConfig:
     """Everything that rebuilds a `SigmaVAE`; saved as config.json beside the weights.
 
-    The model is frame-domain (DESIGN section 3): a log-mel encoder at `sample_rate / frame_hop`
+    The model is frame-domain (docs/ARCHITECTURE.md): a log-mel encoder at `sample_rate / frame_hop`
     frames per second, downsampled to the latent rate, and a ConvNeXt decoder at the same frame
     rate whose head is either an inverse STFT (`head="istft"`) or transposed convolutions
     (`head="upsample"`) back to samples.
@@ -70,8 +70,6 @@ class VAEConfig:
     mpd_periods: tuple[int, ...] = (2, 3, 5, 7, 11)
     mrd_ffts: tuple[int, ...] = (512, 1024, 2048)
     loss: LossConfig = field(default_factory=LossConfig)
-    latent_scale: float = 1.0  # normalised latent = (μ - latent_bias) * latent_scale
-    latent_bias: float = 0.0
     format_version: int = 1
 
     @property
@@ -83,6 +81,8 @@ class VAEConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "VAEConfig":
+        """Unknown keys are ignored, so older config.json files load: e.g. "latent_scale" and
+        "latent_bias", which the LatentLM's config now holds alone (tts.data.latent_stats)."""
         kw = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         kw["audio"] = AudioConfig.from_dict(d.get("audio", {}))
         kw["loss"] = LossConfig.from_dict(d.get("loss", {}))

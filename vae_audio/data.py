@@ -14,8 +14,8 @@ import numpy as np
 import soxr
 import torch
 
-from vae_audio.audio import load_audio, rms_normalize
-from vae_audio.errors import InputError
+from latentlm_common.audio import load_audio, rms_normalize
+from latentlm_common.errors import InputError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".opus")
 MANIFEST_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")

@@ -116,7 +116,7 @@ class SigmaVAE(nn.Module):
         return self.encoder(F.pad(audio, (0, pad)))
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """(B, T, latent_dim) raw (un-normalised) latents -> (B, T * hop) audio."""
+        """(B, T, latent_dim) raw latents μ (the LatentLM's own scale/bias already undone) -> (B, T * hop) audio."""
         return self.decoder(latents)
 
     @torch.no_grad()
@@ -136,13 +136,6 @@ class SigmaVAE(nn.Module):
         mu = self.encode(audio)
         z = self.sample_latents(mu, generator)
         return VAEOutput(audio=self.decode(z), mu=mu, z=z)
-
-    def normalize(self, mu: torch.Tensor) -> torch.Tensor:
-        """Latents as the LM sees them: (μ - bias) · scale, with the statistics stored in the config."""
-        return (mu - self.config.latent_bias) * self.config.latent_scale
-
-    def denormalize(self, z: torch.Tensor) -> torch.Tensor:
-        return z / self.config.latent_scale + self.config.latent_bias
 
     def stream_encoder(self, batch_size: int) -> StreamEncoder:
         return StreamEncoder(self.encoder, batch_size, self.config.audio.hop)
@@ -217,21 +210,3 @@ class StreamDecoder:
         self.cache = {}
         param = next(self.decoder.parameters())
         return param.new_zeros(self.batch_size, 0)
-
-
-def latent_stats(latents) -> tuple[float, float]:
-    """Global (scale, bias) over an iterable of (..., D) latent tensors: bias = mean, scale = 1 / std.
-
-    Normalised latents are (μ - bias) · scale, zero-mean and unit-variance over the set.
-    """
-    n, total, total_sq = 0, 0.0, 0.0
-    for z in latents:
-        z = z.detach().double()
-        n += z.numel()
-        total += float(z.sum())
-        total_sq += float(z.square().sum())
-    if n == 0:
-        raise ValueError("latent_stats needs at least one latent")
-    mean = total / n
-    std = math.sqrt(max(total_sq / n - mean * mean, 1e-12))
-    return 1.0 / std, mean

@@ -5,9 +5,10 @@
 DDP uses nccl on GPUs and gloo on CPUs; CUDA runs in bf16 autocast. The first
 `loss.warmup_steps` steps train on reconstruction only (mel, STFT, μ L2), then the discriminators
 join (LSGAN + feature matching). Every `--save-every` steps rank 0 writes a loadable checkpoint
-(config.json with fresh latent statistics + model.safetensors) and the training state; running
-the same command again resumes exactly, since batches and σ-VAE noise are functions of
-(seed, step, rank) and no global RNG is used.
+(config.json + model.safetensors) and the training state; running the same command again
+resumes exactly, since batches and σ-VAE noise are functions of (seed, step, rank) and no global
+RNG is used. The latents' scale and bias are not the σ-VAE's business: the LatentLM computes them
+over its training latents (`tts.data.latent_stats`) and stores them in its own config.
 
 No EMA of the generator: the codecs this follows (DAC, Vocos, EnCodec) train without one, the
 discriminator is fitted to the live generator rather than to an average, and an EMA copy would
@@ -18,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -27,37 +26,16 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from latentlm_common.distributed import Dist, setup_distributed, teardown_distributed
+from latentlm_common.train_cli import add_trainer_flags
 from vae_audio.checkpoint import WEIGHTS_NAME, load_training_state, read_config, save_model, save_training_state
 from vae_audio.config import VAE_PRESETS, VAEConfig
 from vae_audio.data import AudioSource, CropDataset, StepBatchSampler
 from vae_audio.discriminators import DiscOutput, Discriminators
 from vae_audio.losses import GeneratorLoss, discriminator_loss
-from vae_audio.model import SigmaVAE, latent_stats
+from vae_audio.model import SigmaVAE
 
 LOG_NAME = "losses.jsonl"
-
-
-@dataclass
-class Dist:
-    rank: int
-    world: int
-    device: torch.device
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed() -> Dist:
-    """Join the torchrun group if there is one; otherwise a world of one."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
-    if world > 1:
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Dist(int(os.environ.get("RANK", "0")), world, device)
 
 
 class Trainer:
@@ -70,7 +48,7 @@ class Trainer:
         if resume:
             config = read_config(out)
         else:
-            config = apply_overrides(read_config(args.init) if args.init else VAE_PRESETS[args.preset], args.set)
+            config = apply_overrides(read_config(args.init) if args.init else VAE_PRESETS[args.preset], args.overrides)
         torch.manual_seed(args.seed)
         self.model = SigmaVAE(config).to(d.device)
         if args.init and not resume:
@@ -138,38 +116,23 @@ class Trainer:
         self.disc.requires_grad_(True)
         return split_real_fake(both, x.shape[0])
 
-    def save(self, step: int, source: AudioSource) -> None:
-        """Rank 0: refresh the latent statistics (kept as they are under a frozen encoder, so latents
-        already extracted stay valid), then write the model and the training state."""
-        if not self.args.freeze_encoder:
-            scale, bias = self.latent_statistics(source)
-            self.model.config = replace(self.model.config, latent_scale=scale, latent_bias=bias)
+    def save(self, step: int) -> None:
+        """Rank 0: write the model, then the training state."""
         out = Path(self.args.out)
         save_model(self.model, out)
         state = {name: getattr(self, name).state_dict() for name in ("opt_g", "opt_d", "sched_g", "sched_d")}
         save_training_state(out, self.disc, {**state, "step": step, "seed": self.args.seed})
 
-    @torch.no_grad()
-    def latent_statistics(self, source: AudioSource) -> tuple[float, float]:
-        data = CropDataset(
-            source, crop_samples(self.args, self.model.config), seed=self.args.seed + 1
-        )  # its own crops, not the training stream
-        b = self.args.batch_size
-        batches = (
-            torch.stack([data[i * b + j] for j in range(b)]).to(self.d.device) for i in range(self.args.stats_batches)
-        )
-        return latent_stats(self.model.encode(x) for x in batches)
 
-
-def apply_overrides(config: VAEConfig, items: list[str]) -> VAEConfig:
-    """`--set key=JSON ...` on top of a preset, e.g. --set head='"upsample"' 'loss={"warmup_steps": 0}'."""
+def apply_overrides(config: VAEConfig, overrides: dict) -> VAEConfig:
+    """`--set KEY=JSON` values on top of a config, e.g. {"head": "upsample", "loss": {"warmup_steps": 0}};
+    an object merges into a nested config."""
     d = config.to_dict()
-    for item in items:
-        key, _, value = item.partition("=")
-        if key not in d:
-            raise SystemExit(f"--set: unknown VAEConfig field {key!r}")
-        v = json.loads(value)
-        d[key] = {**d[key], **v} if isinstance(v, dict) else v
+    unknown = sorted(set(overrides) - set(d))
+    if unknown:
+        raise SystemExit(f"--set: unknown VAEConfig field(s) {', '.join(unknown)}")
+    for key, v in overrides.items():
+        d[key] = {**d[key], **v} if isinstance(v, dict) and isinstance(d[key], dict) else v
     return VAEConfig.from_dict(d)
 
 
@@ -202,9 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train the decoder only: the latents (and any LatentLM trained on them) stay valid",
     )
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON", help="override VAEConfig fields of the preset")
+    add_trainer_flags(p, "VAEConfig")  # --set KEY=JSON (e.g. --set head='"upsample"'), --stop-at STEP
     p.add_argument("--steps", type=int, default=200_000, help="total optimizer steps of the schedule")
-    p.add_argument("--stop-after", type=int, default=None, help="stop (and save) once this step is reached")
     p.add_argument("--batch-size", type=int, default=8, help="crops per process")
     p.add_argument("--crop-seconds", type=float, default=2.0)
     p.add_argument("--lr", type=float, default=3e-4)
@@ -214,7 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=2000)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--audio-every", type=int, default=2000, help="TensorBoard audio samples every N steps (0: never)")
-    p.add_argument("--stats-batches", type=int, default=16, help="batches for the latent scale/bias")
     p.add_argument("--num-workers", type=int, default=2)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
     p.add_argument("--seed", type=int, default=0)
@@ -231,8 +192,7 @@ def main(argv: list[str] | None = None) -> Path:
     try:
         train(args, d)
     finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        teardown_distributed()
     return Path(args.out)
 
 
@@ -240,7 +200,7 @@ def train(args, d: Dist) -> None:
     trainer = Trainer(args, d)
     audio = trainer.model.config.audio
     source = AudioSource(args.data, audio.sample_rate, audio.target_dbfs)
-    stop = min(args.steps, args.stop_after or args.steps)
+    stop = args.steps if args.stop_at is None else min(args.steps, args.stop_at)
     sampler = StepBatchSampler(args.batch_size, d.rank, d.world, trainer.start_step, stop)
     crops = CropDataset(source, crop_samples(args, trainer.model.config), args.seed)
     loader = torch.utils.data.DataLoader(crops, batch_sampler=sampler, num_workers=args.num_workers)
@@ -252,9 +212,9 @@ def train(args, d: Dist) -> None:
         log.scalars(step, logs)
         log.audio(step, x, x_hat, audio.sample_rate)
         if d.main and (step + 1) % args.save_every == 0:
-            trainer.save(step + 1, source)
+            trainer.save(step + 1)
     if d.main and stop > trainer.start_step:
-        trainer.save(stop, source)
+        trainer.save(stop)
     log.close()
     if dist.is_initialized():
         dist.barrier()

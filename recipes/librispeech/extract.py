@@ -1,5 +1,6 @@
 """Stage 1 of the LibriSpeech recipe: σ-VAE latents and phoneme ids of every cut, in the
-LatentLM dataset format (tts/data.py), plus the latent scale/bias over all of them.
+LatentLM dataset format (tts/data.py). The latent scale/bias are not stored here: training
+computes them over the dataset (`tts.data.latent_stats`) into the LatentLM's config.
 
     python recipes/librispeech/extract.py --manifest data/librispeech/manifests/cuts_train.jsonl.gz \
         --vae exp/libritts/sigma_vae --out data/librispeech/latents/train [--batch-size 16 --device cuda]
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +23,11 @@ import torch
 from safetensors.numpy import load_file, save_file
 from tqdm import tqdm
 
+from latentlm_common.files import atomic_write
 from tts.data import Utterance, write_latent_dataset
 from tts.text import PhonemeTokenizer, texts_to_ids
 from vae_audio.data import AudioSource
-from vae_audio.model import SigmaVAE, latent_stats
+from vae_audio.model import SigmaVAE
 
 SHARDS = "shards"
 
@@ -69,10 +70,9 @@ def extract_shard(
         {"id": c.id, "speaker": str(c.supervisions[0].speaker), "frames": len(latents[i]), "phonemes": ph}
         for c, i, ph in zip(cuts, indices, phonemes)
     ]
-    tmp = path.with_suffix(".tmp")
-    save_file({"latents": np.concatenate([latents[i] for i in indices]).astype(np.float32)}, str(tmp))
-    path.with_suffix(".json").write_text(json.dumps(index))
-    os.replace(tmp, path)  # the .safetensors file appears last: its presence marks the shard done
+    arrays = {"latents": np.concatenate([latents[i] for i in indices]).astype(np.float32)}
+    atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(index)))
+    atomic_write(path, lambda tmp: save_file(arrays, tmp))  # last: the .safetensors file marks the shard done
 
 
 def read_shards(out: Path) -> list[Utterance]:
@@ -94,8 +94,8 @@ def extract(
     shard_size: int = 512,
     device: str = "cpu",
     progress: bool = True,
-) -> tuple[int, float, float]:
-    """Run the stage; returns (utterances, latent scale, latent bias)."""
+) -> int:
+    """Run the stage; returns the number of utterances."""
     vae = SigmaVAE.from_pretrained(vae_dir, map_location=device).eval()
     audio = vae.config.audio
     source = AudioSource(manifest, audio.sample_rate, audio.target_dbfs)
@@ -109,9 +109,8 @@ def extract(
                 vae, source, tok, list(range(k * shard_size, min(len(source), (k + 1) * shard_size))), batch_size, path
             )
     utts = read_shards(out)
-    scale, bias = latent_stats(torch.from_numpy(u.latents) for u in utts)
-    write_latent_dataset(out, utts, audio, len(tok), special_ids(tok), tok.to_dict(), (scale, bias))
-    return len(utts), scale, bias
+    write_latent_dataset(out, utts, audio, len(tok), special_ids(tok), tok.to_dict())
+    return len(utts)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,8 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shard-size", type=int, default=512, help="cuts per resumable shard")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     args = p.parse_args(argv)
-    n, scale, bias = extract(args.manifest, args.vae, args.out, args.batch_size, args.shard_size, args.device)
-    print(f"{n} utterances in {args.out}; latent_scale={scale:.6g} latent_bias={bias:.6g}")
+    n = extract(args.manifest, args.vae, args.out, args.batch_size, args.shard_size, args.device)
+    print(f"{n} utterances in {args.out}")
 
 
 if __name__ == "__main__":

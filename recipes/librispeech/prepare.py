@@ -29,7 +29,7 @@ def prepare(
     from lhotse import CutSet
     from lhotse.recipes import prepare_librispeech
 
-    from vae_audio.errors import InputError
+    from latentlm_common.errors import InputError
 
     if not corpus.is_dir():
         raise InputError(f"{corpus}: no such directory.")

@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--manifest", type=Path, required=True, help="test cuts manifest with transcripts (stage 0)")
     p.add_argument("--out", type=Path, required=True, help="evaluation directory")
     add_protocol_args(p)
-    p.add_argument("--cfg-scale", type=float, default=None, help="default: the API's")
+    p.add_argument(
+        "--guidance-scale", "--cfg-scale", dest="guidance_scale", type=float, default=None, help="default: the API's"
+    )
     p.add_argument("--steps", type=int, default=None, help="diffusion steps (default: the API's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.resynthesis:
             counts = resynthesize_items(vae, items, args.out / setting)
         else:
-            counts = synthesize_items(tts, items, args.out / setting, args.cfg_scale, args.steps, args.seed)
+            counts = synthesize_items(tts, items, args.out / setting, args.guidance_scale, args.steps, args.seed)
         print(f"setting {setting}: {len(items)} items, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 

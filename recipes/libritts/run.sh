@@ -6,12 +6,14 @@
 #   stage 0  Lhotse manifests for every part under --corpus          -> $manifests/cuts_*.jsonl.gz
 #            (a LibriTTS tree, or a LibriSpeech-layout one such as the synthetic corpus)
 #   stage 1  train the σ-VAE with torchrun (resumes if $exp exists)  -> $exp/config.json + model.safetensors
-#   stage 2  latent scale/bias over whole training utterances        -> $exp/config.json
-#   stage 3  Mel dist / PESQ / STOI / compression on test-other      -> $exp/eval_test-other.txt
+#   stage 2  Mel dist / PESQ / STOI / compression on test-other      -> $exp/eval_test-other.txt
+#
+# No latent statistics here: a LatentLM computes the scale/bias of its training latents itself
+# (recipes/librispeech); `latentlm-tts vae stats --ckpt $exp DATA` prints them for inspection.
 set -euo pipefail
 
 stage=0
-stop_stage=3
+stop_stage=2
 corpus=
 manifests=data/libritts/manifests
 exp=exp/libritts/sigma_vae
@@ -21,7 +23,6 @@ steps=200000
 batch_size=8            # per process
 crop_seconds=2.0
 save_every=2000
-stats_utterances=2000
 eval_part=test-other
 eval_limit=             # empty: the whole part
 extra_train_args=       # e.g. "--lr 2e-4 --num-workers 4"
@@ -44,12 +45,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
-    echo "stage 2: latent statistics over $stats_utterances training utterances"
-    python -m tts.cli.main vae stats --ckpt "$exp" "$manifests/cuts_train.jsonl.gz" --limit "$stats_utterances"
-fi
-
-if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-    echo "stage 3: evaluation on $eval_part"
+    echo "stage 2: evaluation on $eval_part"
     python -m tts.cli.main vae eval --ckpt "$exp" "$manifests/cuts_$eval_part.jsonl.gz" ${eval_limit:+--limit "$eval_limit"} \
         | tee "$exp/eval_$eval_part.txt"
 fi

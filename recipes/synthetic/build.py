@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from latentlm_common.audio import load_audio, rms_normalize, save_audio, trim_silence
 from recipes.synthetic.engines import ENGINES, BaseVoice, resolve_voices, synthesize
 from recipes.synthetic.qc import transcriber, word_error_rate
 from recipes.synthetic.resume import STATE_DIR, clear_speaker, load_done, mark_done, open_output
 from recipes.synthetic.speakers import Speaker, plan_speakers, write_speakers
 from recipes.synthetic.text import SOURCES, librispeech_transcript, load_sentences
 from recipes.synthetic.warp import apply_warp
-from vae_audio.audio import load_audio, rms_normalize, save_audio, trim_silence
 from vae_audio.config import AudioConfig
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latentlm_common.audio import save_audio
 from recipes.synthetic.build import make_utterance
 from recipes.synthetic.engines import CATALOG, missing_requirement
 from recipes.synthetic.speakers import Speaker, sample_warps
-from vae_audio.audio import save_audio
 from vae_audio.config import AudioConfig
 
 # (base voice key, pseudo-speaker k, sentence): held-out voices only

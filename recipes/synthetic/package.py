@@ -18,7 +18,7 @@ import torch
 from tts.api import TTS
 from tts.checkpoint import read_config
 from tts.engine import SpeechRequest
-from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS
 from tts.text import text_to_ids
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
@@ -43,7 +43,9 @@ def package(ckpt: Path, out: Path, notes: dict | None = None) -> dict:
 def _latents(tts: TTS) -> torch.Tensor:
     """(T, D) latents of SENTENCE without a voice, seed 0, the default sampler settings."""
     req = SpeechRequest(torch.tensor(text_to_ids(SENTENCE, tts.tokenizer)))
-    return tts.engine.generate([req], [torch.Generator().manual_seed(0)], DEFAULT_STEPS, DEFAULT_CFG_SCALE).latents[0]
+    return tts.engine.generate(
+        [req], [torch.Generator().manual_seed(0)], DEFAULT_STEPS, DEFAULT_GUIDANCE_SCALE
+    ).latents[0]
 
 
 def main() -> None:

@@ -10,6 +10,8 @@ import json
 import shutil
 from pathlib import Path
 
+from latentlm_common.files import atomic_write
+
 STATE_DIR = ".build"
 
 
@@ -27,7 +29,8 @@ def open_output(out: Path, key: dict) -> bool:
             )
         return True
     state.parent.mkdir(parents=True, exist_ok=True)
-    state.write_text(json.dumps(key, indent=1))
+    text = json.dumps(key, indent=1)
+    atomic_write(state, lambda tmp: Path(tmp).write_text(text))
     return False
 
 
@@ -44,9 +47,8 @@ def load_done(out: Path, speaker_id: int) -> tuple[list[dict], list[dict]] | Non
 
 
 def mark_done(out: Path, speaker_id: int, result: tuple[list[dict], list[dict]]) -> None:
-    tmp = marker(out, speaker_id).with_suffix(".tmp")
-    tmp.write_text(json.dumps({"records": result[0], "rejected": result[1]}))
-    tmp.replace(marker(out, speaker_id))
+    text = json.dumps({"records": result[0], "rejected": result[1]})
+    atomic_write(marker(out, speaker_id), lambda tmp: Path(tmp).write_text(text))
 
 
 def clear_speaker(out: Path, speaker_id: int, splits: tuple[str, ...]) -> None:

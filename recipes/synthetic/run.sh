@@ -30,9 +30,9 @@ data=data/synthetic
 exp=exp/synthetic
 package=tts/pretrained/default
 vae_steps=12000         # schedule length of the whole-model run ...
-vae_stop_after=2000     # ... stopped here, as the adversarial phase starts (3.6 s a step on CPU)
+vae_stop_at=2000        # ... stopped here, as the adversarial phase starts (3.6 s a step on CPU)
 dec_steps=20000         # schedule length of the decoder run (reconstruction losses only) ...
-dec_stop_after=6000     # ... stopped here (the shipped decoder: see the model card)
+dec_stop_at=6000        # ... stopped here (the shipped decoder: see the model card)
 lm_base_steps=1200
 lm_steps=1000
 threads=1               # per training process; two processes share the 2 cores
@@ -55,10 +55,10 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
     echo "stage 1: σ-VAE in $exp/vae_base, then its decoder in $exp/vae"
     bash "$recipes/libritts/run.sh" --corpus "$vae_corpus" --manifests "$data/vae_manifests" --exp "$exp/vae_base" \
-        --stop-stage 2 --steps "$vae_steps" --batch-size 8 --save-every 500 \
-        --extra-train-args "--lr 6e-4 --threads $threads --num-workers 1 --audio-every 0 --stop-after $vae_stop_after"
+        --stop-stage 1 --steps "$vae_steps" --batch-size 8 --save-every 500 \
+        --extra-train-args "--lr 6e-4 --threads $threads --num-workers 1 --audio-every 0 --stop-at $vae_stop_at"
     python -m vae_audio.train --data "$base_corpus/train" --out "$exp/vae" --init "$exp/vae_base" --freeze-encoder \
-        --steps "$dec_steps" --stop-after "$dec_stop_after" --lr 4e-4 --lr-decay 0.9999 --batch-size 8 \
+        --steps "$dec_steps" --stop-at "$dec_stop_at" --lr 4e-4 --lr-decay 0.9999 --batch-size 8 \
         --crop-seconds 2.0 --threads "$threads" --num-workers 1 --save-every 250 --audio-every 0 \
         --set 'loss={"warmup_steps": 1000000}'
 fi

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from vae_audio.errors import InputError
+from latentlm_common.errors import InputError
 
 SUFFIXES = (".txt", ".md", ".markdown", ".epub")
 

@@ -16,7 +16,6 @@ never dropped.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Callable
@@ -27,9 +26,10 @@ from typing import Protocol
 import numpy as np
 from tqdm import tqdm
 
+from latentlm_common.audio import rms_dbfs, save_audio
+from latentlm_common.files import atomic_write
 from tts.audiobook.document import Book, read_book
 from tts.audiobook.plan import TITLE, Chunk, batches, plan_chunks
-from vae_audio.audio import rms_dbfs, save_audio
 
 NEAR_SILENCE_DBFS = -50.0  # a chunk quieter than this is treated as a failed generation
 RETRY_SEED_STEP = 7919  # seed offset between retries of a bad chunk
@@ -74,10 +74,11 @@ def _synthesize(tts: Synthesizer, chunks: list[Chunk], max_tries: int) -> list[R
 
 
 def _save_chunk(path: Path, r: Rendered) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, audio=r.audio, flag=np.array(r.flag), tries=np.array(r.tries))
-    os.replace(tmp, path)
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a name
+            np.savez(f, audio=r.audio, flag=np.array(r.flag), tries=np.array(r.tries))
+
+    atomic_write(path, write)
 
 
 def _load_chunk(path: Path) -> Rendered:
@@ -205,6 +206,5 @@ def _write_outputs(
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False))
-    os.replace(tmp, path)
+    text = json.dumps(obj, indent=2, ensure_ascii=False)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
+    from tts.cli.say import add_synthesis_options
 
     p = subparsers.add_parser(
         "audiobook",
@@ -31,12 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=["wav", "flac"], default="wav", help="chapter audio format (default wav)")
     p.add_argument("--batch-size", type=int, default=8, help="sentences synthesised together (default 8)")
     p.add_argument("--joined", action="store_true", help="also write the whole book as one file (book.wav/.flac)")
-    p.add_argument(
-        "--cfg-scale", type=float, default=DEFAULT_CFG_SCALE, help=f"CFG scale (default {DEFAULT_CFG_SCALE})"
-    )
-    p.add_argument(
-        "--steps", type=int, default=DEFAULT_STEPS, help=f"sampler steps per frame (default {DEFAULT_STEPS})"
-    )
+    add_synthesis_options(p)
     p.add_argument("--seed", type=int, default=0, help="book seed; each sentence's seed derives from it (default 0)")
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
     p.add_argument(
@@ -62,19 +57,19 @@ def _checkpoint_digest(ckpt: Path) -> str:
 class BoundVoice:
     """The renderer's view of the model: a batch of texts and seeds in, audio out, one fixed voice."""
 
-    def __init__(self, tts, voice, cfg_scale: float, steps: int):
-        self.tts, self.voice, self.cfg_scale, self.steps = tts, voice, cfg_scale, steps
+    def __init__(self, tts, voice, guidance_scale: float, steps: int):
+        self.tts, self.voice, self.guidance_scale, self.steps = tts, voice, guidance_scale, steps
         self.sample_rate = tts.sample_rate
 
     def synthesize_batch(self, texts: list[str], seeds: list[int]):
         return self.tts.synthesize_batch(
-            texts, voice=self.voice, cfg_scale=self.cfg_scale, steps=self.steps, seeds=seeds
+            texts, voice=self.voice, guidance_scale=self.guidance_scale, steps=self.steps, seeds=seeds
         )
 
 
 def _split(text: str) -> list[str]:
+    from latentlm_common.errors import InputError
     from tts.text import split_text
-    from vae_audio.errors import InputError
 
     try:
         return [c.text for c in split_text(text)]
@@ -83,28 +78,30 @@ def _split(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latentlm_common.errors import InputError
     from tts.api import TTS
     from tts.audiobook.render import render_book
     from tts.cli.say import load_onnx
-    from vae_audio.errors import InputError
+    from tts.synthesis import check_settings
 
     book, voice = Path(args.book), Path(args.voice)
     if not voice.is_file():
         raise InputError(f"{voice}: no such voice prompt file.")
-    if args.batch_size < 1 or args.steps < 1:
-        raise InputError("--batch-size and --steps must be at least 1.")
+    if args.batch_size < 1:
+        raise InputError("--batch-size must be at least 1.")
+    check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
     tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
     prompt = tts.load_voice(voice, args.voice_text)  # checked and encoded once for the whole book
     settings = {
         "model": _checkpoint_digest(Path(tts.checkpoint_dir)),
         "voice": _file_digest(voice),
         "voice_text": args.voice_text,
-        "cfg_scale": args.cfg_scale,
+        "guidance_scale": args.guidance_scale,
         "steps": args.steps,
     }
     out_dir = Path(args.out_dir) if args.out_dir else book.with_suffix("")
     manifest = render_book(
-        BoundVoice(tts, prompt, args.cfg_scale, args.steps),
+        BoundVoice(tts, prompt, args.guidance_scale, args.steps),
         book,
         out_dir,
         split=_split,

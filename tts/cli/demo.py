@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from demo.app import Limits, launch
     except ImportError as e:
-        from vae_audio.errors import InputError
+        from latentlm_common.errors import InputError
 
         raise InputError(f"the demo needs gradio: pip install 'latentlm-tts[demo]' ({e.name} is missing).") from None
     from tts.api import TTS

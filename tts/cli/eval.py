@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-seconds", type=float, default=10.0)
     p.add_argument("--prefix-seconds", type=float, default=3.0, help="setting B prompt length")
     p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
-    p.add_argument("--cfg-scale", type=float, default=None)
+    p.add_argument("--guidance-scale", "--cfg-scale", dest="guidance_scale", type=float, default=None)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-ground-truth", dest="ground_truth", action="store_false")
@@ -47,12 +47,17 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latentlm_common.errors import InputError
     from tts.eval.protocol import load_or_build_lists
     from tts.eval.score import Scorer, evaluate, write_csv
-    from vae_audio.errors import InputError
+    from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS, check_settings
 
     if not args.manifest.is_file():
         raise InputError(f"{args.manifest}: no such manifest file.")
+    check_settings(  # before the slow part; the engine's own defaults fill in what is not given
+        DEFAULT_GUIDANCE_SCALE if args.guidance_scale is None else args.guidance_scale,
+        DEFAULT_STEPS if args.steps is None else args.steps,
+    )
     system = args.onnx or args.ckpt
     if system is None and not args.ground_truth:
         raise InputError("nothing to score: no --ckpt or --onnx, and --no-ground-truth.")
@@ -88,5 +93,5 @@ def synthesize(args: argparse.Namespace, lists: dict) -> dict[str, Path]:
 
         tts = TTS.from_pretrained(args.ckpt)
     for setting, items in lists.items():
-        synthesize_items(tts, items, args.out / setting, args.cfg_scale, args.steps, args.seed)
+        synthesize_items(tts, items, args.out / setting, args.guidance_scale, args.steps, args.seed)
     return {s: args.out / s for s in lists}

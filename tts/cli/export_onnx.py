@@ -37,8 +37,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latentlm_common.errors import InputError
     from tts.onnx.export import GRAPHS, export_onnx
-    from vae_audio.errors import InputError
 
     if args.sampler_steps is not None and args.sampler_steps < 1:
         raise InputError(f"--sampler-steps must be at least 1, got {args.sampler_steps}")

@@ -11,8 +11,8 @@ import argparse
 import importlib
 import sys
 
+from latentlm_common.errors import InputError
 from tts import __version__
-from vae_audio.errors import InputError
 
 COMMANDS: list[str] = [
     "say",

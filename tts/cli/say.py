@@ -13,8 +13,6 @@ import sys
 
 
 def register(subparsers) -> None:
-    from tts.synthesis import DEFAULT_CFG_SCALE, DEFAULT_STEPS
-
     p = subparsers.add_parser(
         "say",
         help="synthesise TEXT to an audio file",
@@ -24,15 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, help="output audio file (.wav, .flac, .ogg or .mp3)")
     p.add_argument("--voice", help="voice prompt audio file (>= 1 s of speech)")
     p.add_argument("--voice-text", help="transcript of the voice prompt: continue it instead of cloning it")
-    p.add_argument(
-        "--cfg-scale",
-        type=float,
-        default=DEFAULT_CFG_SCALE,
-        help=f"classifier-free guidance scale; 1 disables it (default {DEFAULT_CFG_SCALE})",
-    )
-    p.add_argument(
-        "--steps", type=int, default=DEFAULT_STEPS, help=f"diffusion sampler steps per frame (default {DEFAULT_STEPS})"
-    )
+    add_synthesis_options(p)
     p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
     p.add_argument(
@@ -41,32 +31,56 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def add_synthesis_options(p: argparse.ArgumentParser) -> None:
+    """--guidance-scale (alias --cfg-scale) and --steps, with the API's defaults and limits."""
+    from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS, MAX_GUIDANCE_SCALE, MAX_STEPS
+
+    p.add_argument(
+        "--guidance-scale",
+        "--cfg-scale",
+        dest="guidance_scale",
+        type=float,
+        default=DEFAULT_GUIDANCE_SCALE,
+        help=f"classifier-free guidance scale, 0-{MAX_GUIDANCE_SCALE:g}; 1 disables it "
+        f"(default {DEFAULT_GUIDANCE_SCALE})",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=DEFAULT_STEPS,
+        help=f"diffusion sampler steps per frame, 1-{MAX_STEPS} (default {DEFAULT_STEPS})",
+    )
+
+
 def load_onnx(directory: str):
     """`OnnxTTS` for --onnx, with a clear error when onnxruntime is missing."""
     try:
         from tts.onnx.runtime import OnnxTTS
     except ImportError as e:
-        from vae_audio.errors import InputError
+        from latentlm_common.errors import InputError
 
         raise InputError(f"--onnx needs onnxruntime: pip install 'latentlm-tts[onnx]' ({e.name} is missing).") from None
     return OnnxTTS(directory)
 
 
 def run(args: argparse.Namespace) -> int:
+    from latentlm_common.audio import save_audio
+    from latentlm_common.errors import InputError
     from tts.api import TTS
-    from vae_audio.audio import save_audio
-    from vae_audio.errors import InputError
 
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
         raise InputError("text is empty")
-    if args.steps < 1:
-        raise InputError(f"--steps must be at least 1, got {args.steps}")
     if args.voice_text is not None and args.voice is None:
         raise InputError("--voice-text needs --voice (the clip it transcribes)")
     tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
     audio = tts.synthesize(
-        text, voice=args.voice, voice_text=args.voice_text, cfg_scale=args.cfg_scale, steps=args.steps, seed=args.seed
+        text,
+        voice=args.voice,
+        voice_text=args.voice_text,
+        guidance_scale=args.guidance_scale,
+        steps=args.steps,
+        seed=args.seed,
     )
     path = save_audio(args.output, audio.samples, audio.sample_rate)
     note = " (stopped by the length guard)" if audio.length_guard_hit else ""

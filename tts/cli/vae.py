@@ -3,9 +3,10 @@
     latentlm-tts vae encode IN.wav -o Z.npy            # (T, 32) float32 raw latents μ, T = ceil(seconds · 15)
     latentlm-tts vae decode Z.npy -o OUT.wav
     latentlm-tts vae eval --ckpt DIR AUDIO_DIR_OR_MANIFEST   # Mel dist / PESQ / STOI / compression ratio
-    latentlm-tts vae stats --ckpt DIR AUDIO_DIR_OR_MANIFEST  # store the latent scale/bias in DIR/config.json
+    latentlm-tts vae stats --ckpt DIR AUDIO_DIR_OR_MANIFEST  # print the latent scale/bias; writes nothing
 
-`--ckpt` defaults to the σ-VAE bundled with the package (tts/pretrained/default/vae) when one exists.
+`--ckpt` defaults to the σ-VAE bundled with the package (tts/pretrained/default/vae) when one
+exists, except for `stats`, which needs it given.
 """
 
 from __future__ import annotations
@@ -35,25 +36,36 @@ def register(subparsers) -> None:
     p.add_argument("input", type=Path, metavar="Z.npy", help="raw latents, shape (T, latent_dim) or (1, T, latent_dim)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav")
     p.set_defaults(func=run_decode)
-    for name, func, text in (
-        ("eval", run_eval, "reconstruction quality over a set of utterances"),
-        ("stats", run_stats, "compute the latent scale/bias and store them in the checkpoint"),
-    ):
-        p = sub.add_parser(name, parents=[ckpt], help=text)
-        p.add_argument(
-            "data",
-            type=Path,
-            metavar="AUDIO_DIR_OR_MANIFEST",
-            help="directory of audio files or a Lhotse cuts/recordings manifest",
-        )
-        p.add_argument(
-            "--limit", type=int, default=None, help="use at most this many utterances, evenly spaced over the list"
-        )
-        p.set_defaults(func=func)
+    p = sub.add_parser("eval", parents=[ckpt], help="reconstruction quality over a set of utterances")
+    add_data_args(p)
+    p.set_defaults(func=run_eval)
+    p = sub.add_parser(
+        "stats",
+        help="print the latent scale/bias over a set of utterances (writes nothing)",
+        description="Encode the utterances with the σ-VAE of --ckpt and print the latent scale and bias "
+        "(tts.data.latent_stats over every value), to inspect a σ-VAE or a corpus. Nothing is written: "
+        "the only stored pair is a LatentLM's own (config.json, lm.latent_scale/latent_bias), which "
+        "python -m tts.train computes over its training latents, and which must not change after training.",
+    )
+    p.add_argument("--ckpt", type=Path, required=True, help="σ-VAE checkpoint directory")
+    add_data_args(p)
+    p.set_defaults(func=run_stats)
+
+
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "data",
+        type=Path,
+        metavar="AUDIO_DIR_OR_MANIFEST",
+        help="directory of audio files or a Lhotse cuts/recordings manifest",
+    )
+    p.add_argument(
+        "--limit", type=int, default=None, help="use at most this many utterances, evenly spaced over the list"
+    )
 
 
 def load_vae(ckpt: Path | None):
-    from vae_audio.errors import InputError
+    from latentlm_common.errors import InputError
     from vae_audio.model import SigmaVAE
 
     if ckpt is None:
@@ -69,7 +81,7 @@ def run_encode(args) -> int:
     import numpy as np
     import torch
 
-    from vae_audio.audio import load_audio
+    from latentlm_common.audio import load_audio
 
     vae = load_vae(args.ckpt)
     audio = vae.config.audio
@@ -86,7 +98,7 @@ def read_latents(path: Path, latent_dim: int):
     """A .npy of shape (T, D) or (1, T, D) with D == latent_dim -> float32 (T, D); else InputError."""
     import numpy as np
 
-    from vae_audio.errors import InputError
+    from latentlm_common.errors import InputError
 
     if not path.is_file():
         raise InputError(f"{path}: no such latent file.")
@@ -106,7 +118,7 @@ def read_latents(path: Path, latent_dim: int):
 def run_decode(args) -> int:
     import torch
 
-    from vae_audio.audio import save_audio
+    from latentlm_common.audio import save_audio
 
     vae = load_vae(args.ckpt)
     z = read_latents(args.input, vae.config.audio.latent_dim)
@@ -129,25 +141,21 @@ def run_eval(args) -> int:
 
 
 def run_stats(args) -> int:
-    import dataclasses
-
     import torch
     from tqdm import tqdm
 
-    from vae_audio.checkpoint import save_config
+    from tts.data import latent_stats
     from vae_audio.data import AudioSource
     from vae_audio.metrics import spaced
-    from vae_audio.model import latent_stats
 
     vae = load_vae(args.ckpt)
     source = AudioSource(args.data, vae.config.audio.sample_rate, vae.config.audio.target_dbfs)
     chosen = spaced(len(source), args.limit)
-    n = len(chosen)
     with torch.no_grad():
         latents = (
-            vae.encode(torch.from_numpy(source.load(i))[None]) for i in tqdm(chosen, desc="vae stats", unit="utt")
+            vae.encode(torch.from_numpy(source.load(i))[None])[0].numpy()
+            for i in tqdm(chosen, desc="vae stats", unit="utt")
         )
         scale, bias = latent_stats(latents)
-    save_config(dataclasses.replace(vae.config, latent_scale=scale, latent_bias=bias), args.ckpt or BUNDLED_VAE)
-    print(f"latent_scale={scale:.6g} latent_bias={bias:.6g} over {n} utterances, written to {args.ckpt or BUNDLED_VAE}")
+    print(f"latent_scale={scale:.6g} latent_bias={bias:.6g} over {len(chosen)} utterances")
     return 0

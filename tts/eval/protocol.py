@@ -88,7 +88,7 @@ def utterances_from_cuts(path: str | Path) -> list[Utterance]:
     """The utterances of a Lhotse cuts manifest with supervisions (one recording file per cut)."""
     from lhotse import load_manifest
 
-    from vae_audio.errors import InputError
+    from latentlm_common.errors import InputError
 
     utts = []
     for cut in load_manifest(path):

@@ -9,14 +9,14 @@ are kept, so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import soundfile as sf
 from tqdm import tqdm
 
+from latentlm_common.errors import InputError
+from latentlm_common.files import atomic_write
 from tts.eval.protocol import TestItem
-from vae_audio.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +25,15 @@ def synthesize_items(
     tts,
     items: list[TestItem],
     out_dir: str | Path,
-    cfg_scale: float | None = None,
+    guidance_scale: float | None = None,
     steps: int | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> dict[str, int]:
     """Write out_dir/<id>.wav for every item; returns the counts of files written, kept from an
     earlier run, failed (the prompt was refused) and ended by the length guard."""
-    options = {k: v for k, v in (("cfg_scale", cfg_scale), ("steps", steps)) if v is not None}
+    guidance_scale, steps = tts.resolve_settings(guidance_scale, steps)  # InputError here, not once per item
+    options = {"guidance_scale": guidance_scale, "steps": steps}
 
     def make(n: int, item: TestItem):
         prompt = item.prompt.load(tts.sample_rate)
@@ -46,7 +47,7 @@ def resynthesize_items(vae, items: list[TestItem], out_dir: str | Path, progress
     """The codec's ceiling: out_dir/<id>.wav is the σ-VAE's reconstruction of each item's target
     (level-normalised as the TTS normalises prompts, encoded, decoded from μ). Scored like a system,
     it shows how much WER and SIM the codec alone costs."""
-    from vae_audio.audio import rms_normalize
+    from latentlm_common.audio import rms_normalize
 
     sr = vae.config.audio.sample_rate
 
@@ -73,8 +74,10 @@ def _write_items(items: list[TestItem], out_dir: str | Path, make, desc: str, pr
             counts["failed"] += 1
             continue
         counts["length_guard"] += guard
-        tmp = path.with_suffix(".tmp.wav")
-        sf.write(tmp, samples, sample_rate)
-        os.replace(tmp, path)
+        _write_wav(path, samples, sample_rate)
         counts["written"] += 1
     return counts
+
+
+def _write_wav(path: Path, samples, sample_rate: int) -> None:
+    atomic_write(path, lambda tmp: sf.write(tmp, samples, sample_rate, format="WAV"))

@@ -11,7 +11,7 @@ Graphs (inputs -> outputs; B batch, L prefix length, C cache capacity, S audio s
     lm_step.onnx      z (B, D), position (B,), mask (B, C), past_key_i, past_value_i per layer
                                                                          -> cond, stop, key, value
     head_step.onnx    x (M, D), cond (M, W), t (1,)                      -> v (M, D)
-    sampler.onnx      cond (G*B, W), noise (B, D), cfg_scale (1,)        -> z (B, D), the unrolled
+    sampler.onnx      cond (G*B, W), noise (B, D), guidance_scale (1,)   -> z (B, D), the unrolled
                       DPM-Solver++(2M) loop with CFG for `sampler_steps` (other step counts use
                       head_step.onnx with the numpy solver)
 
@@ -102,7 +102,7 @@ def _lm_specs(model, sampler_steps: int):
             "sampler",
             SamplerGraph(model.head, sampler_steps),
             (torch.randn(2 * b, w), torch.randn(b, d), torch.tensor([2.0])),
-            ["cond", "noise", "cfg_scale"],
+            ["cond", "noise", "guidance_scale"],
             ["z"],
             {"cond": {0: "rows"}, "noise": batch, "z": batch},
         ),
@@ -256,8 +256,9 @@ def _to_int8(path: Path) -> None:
 
 
 def _runtime_config(tts, sampler_steps: int, opset: int, fp16: bool, int8: bool) -> dict:
-    from tts import engine, synthesis
+    from tts import inference
     from tts.onnx.graphs_vae import decoder_state_shapes
+    from tts.synthesis import Settings
 
     lm = tts.model.cfg
     table = tts.model.head.solver_table(sampler_steps, "cpu").double().numpy()
@@ -278,16 +279,8 @@ def _runtime_config(tts, sampler_steps: int, opset: int, fp16: bool, int8: bool)
             "unrolled_steps": sampler_steps,
             "table": table.tolist(),
         },
-        "length_guard": {"factor": engine.GUARD_FACTOR, "margin": engine.GUARD_MARGIN},
-        "api": {
-            "cfg_scale": synthesis.DEFAULT_CFG_SCALE,
-            "steps": synthesis.DEFAULT_STEPS,
-            "min_prompt_seconds": synthesis.MIN_PROMPT_SECONDS,
-            "max_voice_seconds": synthesis.MAX_VOICE_SECONDS,
-            "max_continuation_seconds": synthesis.MAX_CONTINUATION_SECONDS,
-            "pause_seconds": synthesis.PAUSE_SECONDS,
-            "max_batch": synthesis.MAX_BATCH,
-        },
+        "length_guard": {"factor": inference.GUARD_FACTOR, "margin": inference.GUARD_MARGIN},
+        "api": Settings().to_dict(),
     }
 
 
@@ -300,9 +293,9 @@ def export_onnx(
     sampler_steps: int | None = None,
 ) -> Path:
     """Write every graph and config.json of the checkpoint `ckpt` ("default" or a directory) to `out_dir`."""
+    from latentlm_common.errors import InputError
     from tts.api import TTS
     from tts.synthesis import DEFAULT_STEPS
-    from vae_audio.errors import InputError
 
     if fp16 and int8:
         raise InputError("--fp16 and --int8 exclude each other; choose one.")

@@ -1,8 +1,8 @@
 """Export modules of the LatentLM decoder and its diffusion head: tensor-only signatures.
 
-They reuse the model's weights and mirror its forward passes with two differences that ONNX
-needs: RMSNorm is written out (the TorchScript exporter has no `aten::rms_norm` before
-opset 23), and attention is explicit, so the KV cache is plain inputs and outputs.
+They call the model's own layers, the head's own `denoise` and `solve` (the sampler loop of
+`tts.sampler.solve`, unrolled by tracing); only attention is written out here, explicitly, so
+that the KV cache is plain inputs and outputs.
 
 KV-cache layout of the runtime, per layer: keys (B, hkv, hd, C) (already transposed for
 q @ k) and values (B, hkv, C, hd), preallocated at a capacity C with a (B, C) validity mask.
@@ -15,27 +15,10 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from tts.diffusion import DiffusionHead, modulate, timestep_embedding
+from tts.diffusion import DiffusionHead
 from tts.lm import Attention, LatentLM, rope
-
-
-def rms_norm(x: torch.Tensor, norm: nn.RMSNorm) -> torch.Tensor:
-    eps = norm.eps if norm.eps is not None else torch.finfo(x.dtype).eps
-    y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
-    return y if norm.weight is None else y * norm.weight
-
-
-def denoise(head: DiffusionHead, x_t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """`DiffusionHead.denoise`: v for x_t (N, D) under the condition c (N, W)."""
-    x = head.x_in(x_t)
-    for block in head.blocks:
-        shift, scale, gate = block.ada(F.silu(c)).chunk(3, dim=-1)
-        x = x + gate * block.ffn(modulate(rms_norm(x, block.norm), shift, scale))
-    shift, scale = head.final_ada(F.silu(c)).chunk(2, dim=-1)
-    return head.out(modulate(rms_norm(x, head.final_norm), shift, scale))
 
 
 def _heads(attn: Attention) -> tuple[int, int, int]:
@@ -74,7 +57,7 @@ def _step_attention(attn: Attention, x, cos, sin, mask, past_k, past_v):
 
 class PrefillGraph(nn.Module):
     """tokens (B, L) int64, latents (B, L, D) normalised, is_latent (B, L) bool, positions (B, L),
-    mask (B, L, L) bool (query, key) -> cond (B, W) = head.cond(h_last), stop (B,) logits at the last
+    mask (B, L, L) bool (query, key) -> cond (B, W) = head.cond_proj(h_last), stop (B,) logits at the last
     position, keys (layers, B, hkv, hd, L), values (layers, B, hkv, L, hd)."""
 
     def __init__(self, lm: LatentLM):
@@ -88,13 +71,13 @@ class PrefillGraph(nn.Module):
         cos, sin = angles.cos(), angles.sin()
         keys, values = [], []
         for block in lm.blocks:
-            a, k, v = _prefill_attention(block.attn, rms_norm(x, block.attn_norm), cos, sin, mask[:, None, None])
+            a, k, v = _prefill_attention(block.attn, block.attn_norm(x), cos, sin, mask[:, None, None])
             x = x + a
-            x = x + block.ffn(rms_norm(x, block.ffn_norm))
+            x = x + block.ffn(block.ffn_norm(x))
             keys.append(k)
             values.append(v)
-        h = rms_norm(x[:, -1], lm.norm)  # (B, H)
-        return lm.head.cond(h), lm.stop_logits(h), torch.stack(keys), torch.stack(values)
+        h = lm.norm(x[:, -1])  # (B, H)
+        return lm.head.cond_proj(h), lm.stop_logits(h), torch.stack(keys), torch.stack(values)
 
 
 class StepGraph(nn.Module):
@@ -114,52 +97,38 @@ class StepGraph(nn.Module):
         keys, values = [], []
         for i, block in enumerate(lm.blocks):
             a, k, v = _step_attention(
-                block.attn, rms_norm(x, block.attn_norm), cos, sin, mask[:, None, None], past[2 * i], past[2 * i + 1]
+                block.attn, block.attn_norm(x), cos, sin, mask[:, None, None], past[2 * i], past[2 * i + 1]
             )
             x = x + a
-            x = x + block.ffn(rms_norm(x, block.ffn_norm))
+            x = x + block.ffn(block.ffn_norm(x))
             keys.append(k)
             values.append(v)
-        h = rms_norm(x, lm.norm)
-        return lm.head.cond(h), lm.stop_logits(h), torch.stack(keys), torch.stack(values)
+        h = lm.norm(x)
+        return lm.head.cond_proj(h), lm.stop_logits(h), torch.stack(keys), torch.stack(values)
 
 
 class HeadStepGraph(nn.Module):
-    """One model call of the sampler: x (M, D), cond (M, W) = head.cond(h), t (1,) -> v (M, D)."""
+    """One model call of the sampler: x (M, D), cond (M, W) = head.cond_proj(hidden), t (1,) -> v (M, D)."""
 
     def __init__(self, head: DiffusionHead):
         super().__init__()
         self.head = head
 
     def forward(self, x, cond, t):
-        return denoise(self.head, x, cond + self.head.t_mlp(timestep_embedding(t, 256)))
+        return self.head.denoise(x, cond + self.head.embed_t(t))
 
 
 class SamplerGraph(nn.Module):
-    """The whole DPM-Solver++(2M) loop of `DiffusionHead.sample`, unrolled for one step count.
+    """`DiffusionHead.solve`, the whole DPM-Solver++(2M) loop with CFG, unrolled for one step count.
 
     cond (G*B, W): the conditional rows, then (G = 2) the negative rows; noise (B, D);
-    cfg_scale (1,) -> z (B, D). With G = 1 the guidance term is exactly zero.
+    guidance_scale (1,) -> z (B, D). With G = 1 the guidance term is exactly zero.
     """
 
     def __init__(self, head: DiffusionHead, steps: int):
         super().__init__()
         self.head = head
-        table = head.solver_table(steps, "cpu")
-        self.rows = table.tolist()
-        with torch.no_grad():
-            self.register_buffer("t_emb", head.embed_t(table[:, 0], torch.float32), persistent=False)  # (S, W)
+        self.register_buffer("table", head.solver_table(steps, "cpu"), persistent=False)  # (steps, 6)
 
-    def forward(self, cond, noise, cfg_scale):
-        b, d = noise.shape
-        x, prev_x0 = noise, None
-        for k, (_, alpha, sigma, c_x, c_d0, c_d1) in enumerate(self.rows):
-            xx = x[None].expand(cond.shape[0] // b, b, d).reshape(-1, d)
-            v = denoise(self.head, xx, cond + self.t_emb[k]).reshape(-1, b, d)
-            v = v[-1] + cfg_scale * (v[0] - v[-1])  # v_u + w (v_c - v_u)
-            x0 = alpha * x - sigma * v
-            x = c_x * x + c_d0 * x0
-            if prev_x0 is not None:
-                x = x + c_d1 * prev_x0
-            prev_x0 = x0
-        return x
+    def forward(self, cond, noise, guidance_scale):
+        return self.head.solve(cond, noise, self.table, guidance_scale)

@@ -15,15 +15,14 @@ letter to pronounce raises `InputError`.
 
 from __future__ import annotations
 
+from latentlm_common.errors import InputError
 from tts.text.g2p import phonemize
 from tts.text.normalize import normalize
 from tts.text.split import DEFAULT_MAX_PHONEMES, Chunk, chunk_text, split_sentences
 from tts.text.tokenizer import PhonemeTokenizer
-from vae_audio.errors import InputError
 
 __all__ = [
     "Chunk",
-    "InputError",
     "PhonemeTokenizer",
     "chunk_text",
     "normalize",

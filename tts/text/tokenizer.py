@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from vae_audio.errors import InputError
+from latentlm_common.errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,14 @@ and what is wrong, so the CLI can print it as one line.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from vae_audio.errors import InputError
+from latentlm_common.errors import InputError
+from latentlm_common.files import atomic_write
 
 SILENCE_DBFS = -60.0  # a signal whose RMS is below this is treated as silence
 
@@ -98,17 +98,7 @@ def save_audio(path: str | os.PathLike, x: np.ndarray, sample_rate: int) -> Path
     fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}.get(path.suffix.lower())
     if fmt is None:
         raise InputError(f"{path}: unsupported output format; use .wav, .flac, .ogg or .mp3.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; the result is an ordinary file
-    try:
-        sf.write(tmp, np.clip(x, -1.0, 1.0), sample_rate, format=fmt)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, lambda tmp: sf.write(tmp, np.clip(x, -1.0, 1.0), sample_rate, format=fmt))
 
 
 def _first_line(e: Exception) -> str:

@@ -1,0 +1,196 @@
+"""The inference core: batched next-token diffusion with CFG and per-sequence stop, written once.
+
+It knows nothing about text, torch or ONNX Runtime. A request holds phoneme ids and σ-VAE
+latents (raw, as the VAE writes them; the core normalises them with the checkpoint's scale and
+bias and returns raw latents). `EngineCore` runs the frame loop against four backend hooks
+(prefill, stop logits, sample a frame, step); `tts.engine.Engine` (PyTorch) and
+`tts.onnx.engine.OnnxEngine` (ONNX Runtime) implement them.
+
+- All sequences of a batch are left-padded to one prefix length (`tts.layout`) and stepped in
+  lockstep with one KV cache; a finished sequence keeps stepping but its frames are dropped.
+- CFG: each request gets a negative sequence `BOS SPEECH` + the same speech latents (no text,
+  no voice) in the same batch, after the conditional rows, and the head mixes
+  v = v_u + w (v_c - v_u) (`tts.sampler.guide`). At w = 1 the negative sequences are not built.
+- Randomness: one noise source per request (a `torch.Generator`, a numpy generator, or a replay
+  of prepared noise) draws that request's noise, so a request's output does not depend on what
+  else is in the batch.
+- Stop: a request ends before frame i when its stop logit is positive (from frame 1 on: at
+  least one frame is generated) or when i reaches its length guard,
+      ceil(GUARD_FACTOR * N * r) + GUARD_MARGIN - P   frames (and at least GUARD_MARGIN),
+  N = phoneme count, r = frames per phoneme, P = prompt latents that start the speech.
+  With r = 1 frame per phoneme that is twice the expected length plus one second. When the
+  guard fires, the result says so (`hit_length_guard`) and a warning is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tts.config import LMConfig
+from tts.layout import Batch, build_sequence, collate
+
+log = logging.getLogger(__name__)
+
+GUARD_FACTOR = 2.0
+GUARD_MARGIN = 15  # frames: one second at 15 Hz
+Array = Any  # a backend's array type: torch.Tensor or np.ndarray
+
+
+@dataclass
+class SpeechRequest:
+    text: Array | None  # (N,) phoneme ids; None: unconditional (needs max_frames)
+    voice: Array | None = None  # (K, D) raw latents of a voice prompt
+    prompt: Array | None = None  # (P, D) raw latents that start the speech (continuation)
+    rate: float | None = None  # frames per phoneme; None: the checkpoint's global rate
+    max_frames: int | None = None  # overrides the length guard
+
+
+@dataclass
+class Frame:
+    index: int  # 0-based index of the generated frame
+    latents: Array  # (B, D) raw latents; rows where `active` is False are meaningless
+    active: np.ndarray  # (B,) bool: this frame belongs to the request's output
+
+
+@dataclass
+class StopState:
+    """How each request of a batch ended, filled in while it is generated."""
+
+    stopped: np.ndarray  # (B,) bool: ended by the stop head
+    guarded: np.ndarray  # (B,) bool: ended by the length guard
+
+    @classmethod
+    def empty(cls, n: int) -> StopState:
+        return cls(np.zeros(n, bool), np.zeros(n, bool))
+
+    def update(self, stop_logits: np.ndarray, index: int, limits: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Record the requests that end before frame `index`; return the ones still active."""
+        stop = (stop_logits > 0) & (index > 0) & active
+        guard = (index >= limits) & active & ~stop
+        self.stopped |= stop
+        self.guarded |= guard
+        return active & ~(stop | guard)
+
+
+@dataclass
+class Generation:
+    latents: list[Array]  # per request (T_b, D) raw generated latents (prompt excluded)
+    stopped: list[bool]  # ended by the stop head
+    hit_length_guard: list[bool]  # ended by the length guard
+
+
+def max_new_frames(req: SpeechRequest, default_rate: float) -> int:
+    """The length guard of the module docstring."""
+    if req.max_frames is not None:
+        return int(req.max_frames)
+    if req.text is None:
+        raise ValueError("an unconditional request needs max_frames")
+    rate = default_rate if req.rate is None else req.rate
+    prompt = 0 if req.prompt is None else len(req.prompt)
+    return max(math.ceil(GUARD_FACTOR * len(req.text) * rate) + GUARD_MARGIN - prompt, GUARD_MARGIN)
+
+
+def normalize(z, cfg: LMConfig):
+    """Raw σ-VAE latents -> the LatentLM's input scale (numpy or torch)."""
+    return (z - cfg.latent_bias) * cfg.latent_scale
+
+
+def denormalize(z, cfg: LMConfig):
+    return z / cfg.latent_scale + cfg.latent_bias
+
+
+class EngineCore:
+    """The frame loop of the module docstring; subclasses implement the backend hooks below."""
+
+    cfg: LMConfig
+
+    # ---- backend hooks ---------------------------------------------------------------
+    def prefill(self, batch: Batch, capacity: int) -> None:
+        """Run the prefixes (numpy `Batch`, conditional rows then negatives) into a new KV cache
+        with room for `capacity` tokens; the last position's outputs become current."""
+        raise NotImplementedError
+
+    def stop_logits(self) -> np.ndarray:
+        """(rows,) float stop logits at the current position."""
+        raise NotImplementedError
+
+    def sample(self, noise: list, steps: int, guidance_scale: float) -> Array:
+        """Normalised latents (B, D) of the next frame, one row per request, each drawn from its
+        own noise source; the rows after the first B of the current outputs are the negatives."""
+        raise NotImplementedError
+
+    def step(self, z: Array, positions: np.ndarray) -> None:
+        """Feed one normalised latent per row, z (rows, D) at positions (rows,), into the cache."""
+        raise NotImplementedError
+
+    def stack(self, rows: list[Array]) -> Array:
+        """(T, D) from T rows of (D,); T may be 0."""
+        raise NotImplementedError
+
+    # ---- the loop --------------------------------------------------------------------
+    def _prefix(self, requests: list[SpeechRequest], guided: bool) -> Batch:
+        """Left-padded prefixes: the conditional sequences, then (guided) their negatives."""
+        seqs, speech = [], []
+        for r in requests:
+            speech.append(_normalized(r.prompt, self.cfg))
+            voice = _normalized(r.voice, self.cfg) if r.voice is not None else None
+            seqs.append(build_sequence(self.cfg, r.text, voice, speech[-1], r.rate))
+        if guided:
+            seqs += [build_sequence(self.cfg, None, None, s) for s in speech]
+        return collate(seqs, pad_left=True, pad_id=self.cfg.pad_id)
+
+    def stream(
+        self,
+        requests: list[SpeechRequest],
+        noise: list,
+        steps: int = 10,
+        guidance_scale: float = 1.0,
+        state: StopState | None = None,
+    ) -> Iterator[Frame]:
+        """Yield one Frame per decoding step until every request has ended; `state`, if given,
+        records how each one ended."""
+        if len(noise) != len(requests):
+            raise ValueError("give one noise source per request")
+        b, guided = len(requests), guidance_scale != 1.0
+        limits = np.array([max_new_frames(r, self.cfg.frames_per_phoneme) for r in requests])
+        batch = self._prefix(requests, guided)
+        self.prefill(batch, batch.tokens.shape[1] + int(limits.max()) + 1)
+        positions = batch.positions[:, -1].copy()
+        active = np.ones(b, bool)
+        state = state if state is not None else StopState.empty(b)
+        for i in range(int(limits.max())):
+            active = state.update(self.stop_logits()[:b], i, limits, active)
+            if not active.any():
+                return
+            z = self.sample(noise, steps, guidance_scale)  # (B, D)
+            yield Frame(i, denormalize(z, self.cfg), active.copy())
+            positions += 1
+            self.step(self.stack([*z, *z]) if guided else z, positions)
+        state.guarded |= active  # ran to the guard of the longest request
+
+    def generate(
+        self, requests: list[SpeechRequest], noise: list, steps: int = 10, guidance_scale: float = 1.0
+    ) -> Generation:
+        frames = [[] for _ in requests]
+        state = StopState.empty(len(requests))
+        for f in self.stream(requests, noise, steps, guidance_scale, state):
+            for b in np.flatnonzero(f.active):
+                frames[b].append(f.latents[b])
+        out = Generation([self.stack(fr) for fr in frames], state.stopped.tolist(), state.guarded.tolist())
+        for b, hit in enumerate(out.hit_length_guard):
+            if hit:
+                log.warning("request %d hit the length guard after %d frames without a stop", b, len(frames[b]))
+        return out
+
+
+def _normalized(z: Array | None, cfg: LMConfig) -> np.ndarray:
+    """Raw latents (K, D) as normalised float32 numpy, (0, D) for None."""
+    if z is None:
+        return np.zeros((0, cfg.latent_dim), np.float32)
+    return normalize(np.asarray(z, dtype=np.float32), cfg).astype(np.float32)
