@@ -63,6 +63,7 @@ class VAEConfig:
     kernel: int = 7  # depthwise causal conv width of every ConvNeXt block
     mlp_ratio: int = 4
     head: str = "istft"  # "istft" or "upsample"
+    encoder: str = "convnext"  # "mel": no encoder, the causal log-mel frames are the latents (a bake-off ceiling)
     istft_n_fft: int = 1280  # iSTFT window; the hop is frame_hop
     upsample_strides: tuple[int, ...] = (8, 8, 5)  # "upsample" head; product == frame_hop
     sigma_c: float = 0.5  # σ = N(0, 1) · sigma_c / 0.8, one draw per example

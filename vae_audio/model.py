@@ -55,6 +55,20 @@ class Encoder(nn.Module):
         return self.out(self.norm(x.transpose(1, 2)))  # (B, T, D)
 
 
+class MelEncoder(nn.Module):
+    """No bottleneck: the causal log-mel frames themselves are the "latents" (B, S // frame_hop, n_mels).
+    Only for the codec bake-off's ceiling (a decoder trained on ground-truth mel frames); its config
+    sets audio.hop = frame_hop, audio.latent_dim = n_mels and sigma_c = 0."""
+
+    def __init__(self, cfg: VAEConfig):
+        super().__init__()
+        assert cfg.downsample == 1 and cfg.audio.latent_dim == cfg.n_mels, "a mel encoder needs hop = frame_hop"
+        self.mel = CausalLogMel(cfg.audio.sample_rate, cfg.n_fft, cfg.frame_hop, cfg.n_mels)
+
+    def forward(self, audio: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        return self.mel(audio, cache).transpose(1, 2)
+
+
 class Decoder(nn.Module):
     """(B, T, latent_dim) -> (B, T * hop); output sample n depends only on latents <= n // hop."""
 
@@ -97,7 +111,7 @@ class SigmaVAE(nn.Module):
     def __init__(self, config: VAEConfig):
         super().__init__()
         self.config = config
-        self.encoder = Encoder(config)
+        self.encoder = MelEncoder(config) if config.encoder == "mel" else Encoder(config)
         self.decoder = Decoder(config)
 
     @classmethod

@@ -4,15 +4,17 @@
 #
 #   nohup bash recipes/synthetic/campaign.sh > exp/campaign.log 2>&1 &
 #
-# On a new machine (no data/, no exp/) it rebuilds the corpus from the same seed, extracts latents
-# with the bundled σ-VAE and continues the LatentLM from the bundled weights (--init); afterwards
-# it resumes from its own latest checkpoint (written every $save_every steps, about 5 minutes).
-# Nothing here replaces tts/pretrained/default: a new bundled model is packaged by hand, and only
-# when the evaluation improves (recipes/synthetic/README.md, "Campaign").
+# The order is the campaign's: first the codec bake-off (the codec is the largest loss today), then
+# the LatentLM. On a new machine (no data/, no exp/) it rebuilds the corpus from the same seed; the
+# LatentLM continues from the bundled weights (--init). Every step resumes from its own latest
+# save (at most 10 minutes apart). Nothing here replaces tts/pretrained/default: a new bundled
+# model is packaged by hand, and only when the evaluation improves (recipes/synthetic/README.md).
 #
 #   step 1  corpus  $corpus (the bundled model's 6 h build, seed 0, 120 speakers; resumes)
-#   step 2  manifests and latents of its train split, from the bundled σ-VAE's encoder (resumes)
-#   step 3  LatentLM, initialised from $init, in $exp/lm (resumes; TensorBoard in $exp/lm/tensorboard)
+#   step 2  codec bake-off (benchmarks/codec_bakeoff.py) on its train and test-unseen splits, in
+#           $exp/bakeoff, until every candidate is scored at every mark (resumes)
+#   step 3  manifests and latents of the train split, from the bundled σ-VAE's encoder (resumes)
+#   step 4  LatentLM, initialised from $init, in $exp/lm (resumes; TensorBoard in $exp/lm/tensorboard)
 set -euo pipefail
 
 corpus=data/synthetic-6h
@@ -27,6 +29,7 @@ warmup=50
 batch_size=16
 save_every=100    # about 3 s a step on one thread: a checkpoint every ~5 minutes
 threads=1
+bakeoff_hours=0.5,1,2,3
 
 . "$(dirname "$0")/../parse_options.sh"  # --name value for every variable above
 recipes=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,14 +41,18 @@ if [ ! -f "$corpus/DATA.md" ]; then
         --jobs 1 --no-qc --no-similarity
 fi
 
-echo "campaign step 2: latents of $corpus/train with $init/vae"
+echo "campaign step 2: codec bake-off in $exp/bakeoff"
+python benchmarks/codec_bakeoff.py --train "$corpus/train" --eval "$corpus/test-unseen" --out "$exp/bakeoff" \
+    --hours "$bakeoff_hours" --threads "$threads"
+
+echo "campaign step 3: latents of $corpus/train with $init/vae"
 if [ ! -f "$data/latents/train/meta.json" ]; then
     python "$recipes/librispeech/prepare.py" --corpus "$corpus" --out "$data/manifests"
     python "$recipes/librispeech/extract.py" --manifest "$data/manifests/cuts_train.jsonl.gz" \
         --vae "$init/vae" --out "$data/latents/train"
 fi
 
-echo "campaign step 3: LatentLM in $exp/lm from $init"
+echo "campaign step 4: LatentLM in $exp/lm from $init"
 python "$recipes/librispeech/train.py" --vae "$init/vae" --data "$data/latents/train" --out "$exp/lm" \
     --init "$init" --preset small --steps "$lm_steps" --batch-size "$batch_size" --lr "$lr" \
     --warmup "$warmup" --save-every "$save_every" --threads "$threads"
