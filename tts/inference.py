@@ -14,8 +14,14 @@ bias and returns raw latents). `EngineCore` runs the frame loop against four bac
 - Randomness: one noise source per request (a `torch.Generator`, a numpy generator, or a replay
   of prepared noise) draws that request's noise, so a request's output does not depend on what
   else is in the batch.
-- Stop: a request ends before frame i when its stop logit is positive (from frame 1 on: at
-  least one frame is generated) or when i reaches its length guard,
+- Alignment (requests that carry `words`, as every front-end request does): the CTC head's
+  posteriors are aligned to the request's phonemes frame by frame (`tts.alignment`), and the
+  result carries the alignment and its flags (skipped, repeated, never reached).
+- Stop: a request ends before frame i (from frame 1 on: at least one frame is generated) when
+  its stop logit is positive and, for an aligned request, its speech has reached the last
+  phoneme (or i is past PATIENCE_FACTOR times the expected length: the stop head alone decides
+  again); an aligned request also ends once it has reached the last phoneme and QUIET_FRAMES
+  frames have been silence. Last resort: the length guard,
       ceil(GUARD_FACTOR * N * r) + GUARD_MARGIN - P   frames (and at least GUARD_MARGIN),
   N = phoneme count, r = frames per phoneme, P = prompt latents that start the speech.
   With r = 1 frame per phoneme that is twice the expected length plus one second. When the
@@ -27,11 +33,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from tts.alignment import Alignment, CTCAligner
 from tts.config import LMConfig
 from tts.layout import Batch, build_sequence, collate
 
@@ -39,6 +46,8 @@ log = logging.getLogger(__name__)
 
 GUARD_FACTOR = 2.0
 GUARD_MARGIN = 15  # frames: one second at 15 Hz
+PATIENCE_FACTOR = 1.5  # x expected frames (N * r): after that the stop head no longer waits for the text
+QUIET_FRAMES = 8  # frames of CTC blank after the last phoneme that end a request without the stop head
 Array = Any  # a backend's array type: torch.Tensor or np.ndarray
 
 
@@ -49,6 +58,8 @@ class SpeechRequest:
     prompt: Array | None = None  # (P, D) raw latents that start the speech (continuation)
     rate: float | None = None  # frames per phoneme; None: the checkpoint's global rate
     max_frames: int | None = None  # overrides the length guard
+    words: list[int] | None = None  # per text id: its word index, -1 for non-sounds; aligns the request
+    align_from: int = 0  # text ids before this are the continuation prompt's transcript (already spoken)
 
 
 @dataclass
@@ -65,13 +76,19 @@ class StopState:
     stopped: np.ndarray  # (B,) bool: ended by the stop head
     guarded: np.ndarray  # (B,) bool: ended by the length guard
 
+    aligners: list = field(default_factory=list)  # per request: its CTCAligner or None
+
     @classmethod
     def empty(cls, n: int) -> StopState:
         return cls(np.zeros(n, bool), np.zeros(n, bool))
 
-    def update(self, stop_logits: np.ndarray, index: int, limits: np.ndarray, active: np.ndarray) -> np.ndarray:
-        """Record the requests that end before frame `index`; return the ones still active."""
-        stop = (stop_logits > 0) & (index > 0) & active
+    def update(self, stop_logits: np.ndarray, index: int, limits: np.ndarray, active: np.ndarray,
+               done: np.ndarray, quiet: np.ndarray, patience: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Record the requests that end before frame `index`; return the ones still active. `done`:
+        the speech reached the last phoneme (always True for a request without alignment);
+        `quiet`: and has been silent since; `patience`: frames after which the stop head alone decides."""
+        head = (stop_logits > 0) & (done | (index >= patience))
+        stop = (head | (done & quiet)) & (index > 0) & active
         guard = (index >= limits) & active & ~stop
         self.stopped |= stop
         self.guarded |= guard
@@ -83,6 +100,7 @@ class Generation:
     latents: list[Array]  # per request (T_b, D) raw generated latents (prompt excluded)
     stopped: list[bool]  # ended by the stop head
     hit_length_guard: list[bool]  # ended by the length guard
+    alignments: list[Alignment | None]  # per request with `words`: its phonemes' spans and flags
 
 
 def max_new_frames(req: SpeechRequest, default_rate: float) -> int:
@@ -94,6 +112,14 @@ def max_new_frames(req: SpeechRequest, default_rate: float) -> int:
     rate = default_rate if req.rate is None else req.rate
     prompt = 0 if req.prompt is None else len(req.prompt)
     return max(math.ceil(GUARD_FACTOR * len(req.text) * rate) + GUARD_MARGIN - prompt, GUARD_MARGIN)
+
+
+def _patience(req: SpeechRequest, default_rate: float) -> int:
+    """Frames after which the stop head no longer waits for the alignment to reach the text's end."""
+    if req.text is None or req.words is None:
+        return 0
+    rate = default_rate if req.rate is None else req.rate
+    return math.ceil(PATIENCE_FACTOR * (len(req.text) - req.align_from) * rate)
 
 
 def normalize(z, cfg: LMConfig):
@@ -133,6 +159,11 @@ class EngineCore:
         """(T, D) from T rows of (D,); T may be 0."""
         raise NotImplementedError
 
+    def ctc_log_probs(self) -> np.ndarray | None:
+        """(rows, ctc_upsample, V) CTC log posteriors at the current position; None when this
+        backend has no CTC head (an ONNX export made before it was exported): no alignment."""
+        raise NotImplementedError
+
     # ---- the loop --------------------------------------------------------------------
     def _prefix(self, requests: list[SpeechRequest], guided: bool) -> Batch:
         """Left-padded prefixes: the conditional sequences, then (guided) their negatives."""
@@ -159,20 +190,47 @@ class EngineCore:
             raise ValueError("give one noise source per request")
         b, guided = len(requests), guidance_scale != 1.0
         limits = np.array([max_new_frames(r, self.cfg.frames_per_phoneme) for r in requests])
+        patience = np.array([_patience(r, self.cfg.frames_per_phoneme) for r in requests])
         batch = self._prefix(requests, guided)
         self.prefill(batch, batch.tokens.shape[1] + int(limits.max()) + 1)
+        aligners = self._aligners(requests)
         positions = batch.positions[:, -1].copy()
         active = np.ones(b, bool)
         state = state if state is not None else StopState.empty(b)
+        state.aligners = aligners
         for i in range(int(limits.max())):
-            active = state.update(self.stop_logits()[:b], i, limits, active)
+            done = np.array([a is None or a.done for a in aligners])
+            quiet = np.array([a is not None and a.done and a.quiet_frames() >= QUIET_FRAMES for a in aligners])
+            active = state.update(self.stop_logits()[:b], i, limits, active, done, quiet, patience)
             if not active.any():
                 return
             z = self.sample(noise, steps, guidance_scale)  # (B, D)
             yield Frame(i, denormalize(z, self.cfg), active.copy())
             positions += 1
             self.step(self.stack([*z, *z]) if guided else z, positions)
+            self._align(aligners, active)
         state.guarded |= active  # ran to the guard of the longest request
+
+    def _aligners(self, requests: list[SpeechRequest]) -> list[CTCAligner | None]:
+        """One aligner per request with `words` (when the backend has a CTC head), fed the prefix's
+        last position (the SPEECH token, or the end of a continuation prompt)."""
+        log_probs = self.ctc_log_probs()
+        aligners = []
+        for b, r in enumerate(requests):
+            if r.words is None or log_probs is None:
+                aligners.append(None)
+                continue
+            text = np.asarray(r.text).reshape(-1)[r.align_from :]
+            aligners.append(CTCAligner(text.tolist(), self.cfg.pad_id, self.cfg.ctc_upsample, r.words[r.align_from :]))
+            aligners[-1].push(log_probs[b])
+        return aligners
+
+    def _align(self, aligners: list[CTCAligner | None], active: np.ndarray) -> None:
+        if any(a is not None for a in aligners):
+            log_probs = self.ctc_log_probs()
+            for b, a in enumerate(aligners):
+                if a is not None and active[b]:
+                    a.push(log_probs[b])
 
     def generate(
         self, requests: list[SpeechRequest], noise: list, steps: int = 10, guidance_scale: float = 1.0
@@ -182,7 +240,8 @@ class EngineCore:
         for f in self.stream(requests, noise, steps, guidance_scale, state):
             for b in np.flatnonzero(f.active):
                 frames[b].append(f.latents[b])
-        out = Generation([self.stack(fr) for fr in frames], state.stopped.tolist(), state.guarded.tolist())
+        alignments = [a.finish() if a is not None else None for a in state.aligners]
+        out = Generation([self.stack(fr) for fr in frames], state.stopped.tolist(), state.guarded.tolist(), alignments)
         for b, hit in enumerate(out.hit_length_guard):
             if hit:
                 log.warning("request %d hit the length guard after %d frames without a stop", b, len(frames[b]))

@@ -16,20 +16,24 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from latentlm_common.audio import check_samples, load_audio, rms_normalize, trim_silence
 from latentlm_common.errors import InputError
+from tts.alignment import Alignment
 from tts.inference import EngineCore, SpeechRequest
-from tts.text import PhonemeTokenizer, split_text, text_to_ids
+from tts.text import Chunk, PhonemeTokenizer, split_text, text_to_ids
+from tts.text.words import symbol_words
 
 DEFAULT_GUIDANCE_SCALE = 2.0  # CFG 2 doubled content accuracy over 1 in the design prototype
 DEFAULT_STEPS = 10
 MAX_STEPS = 100  # DPM-Solver++(2M) has converged long before; more only costs time
 MAX_GUIDANCE_SCALE = 10.0
+MAX_RETRIES = 10
+RETRY_SEED_STRIDE = 1_000_003  # retry k of a chunk draws its noise from seed + k * stride
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,19 @@ def check_settings(guidance_scale: float, steps: int) -> tuple[float, int]:
 
 
 @dataclass
+class Word:
+    text: str  # as in the normalized text ("three dollars" for "$3")
+    start: float  # seconds from the start of the audio
+    end: float
+
+
+@dataclass
 class Audio:
     samples: np.ndarray  # (S,) float32
     sample_rate: int
     length_guard_hit: bool = False  # some chunk ended by the length guard, not the stop head
+    words: list[Word] = field(default_factory=list)  # timed by the CTC alignment
+    flags: list[str] = field(default_factory=list)  # what the alignment found wrong in any chunk (tts.alignment)
 
 
 @dataclass
@@ -119,17 +132,53 @@ def join_with_pauses(parts: list[np.ndarray], sample_rate: int, pause_seconds: f
     return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
 
 
-def make_requests(chunks: list[list[int]], voice: Voice | None, base_rate: float, space_id: int) -> list[SpeechRequest]:
-    """One engine request per text chunk. No voice: the text alone. A voice prompt without
-    transcript: `voice`. A continuation prompt: its transcript, a space and the chunk as the
-    text, the prompt latents starting the speech, and the prompt's own speaking rate."""
-    if voice is None:
-        return [SpeechRequest(np.array(ids)) for ids in chunks]
-    if voice.ids is None:
-        return [SpeechRequest(np.array(ids), voice=voice.latents) for ids in chunks]
+def make_requests(
+    chunks: list[list[int]], words: list[list[int]], voice: Voice | None, base_rate: float, space_id: int
+) -> list[SpeechRequest]:
+    """One engine request per text chunk (ids, and the word of each id, which aligns it). No voice:
+    the text alone. A voice prompt without transcript: `voice`. A continuation prompt: its
+    transcript, a space and the chunk as the text, the prompt latents starting the speech, and the
+    prompt's own speaking rate; the alignment starts after the transcript."""
+    if voice is None or voice.ids is None:
+        latents = None if voice is None else voice.latents
+        return [SpeechRequest(np.array(ids), voice=latents, words=w) for ids, w in zip(chunks, words)]
     rate = prompt_rate(len(voice.latents), len(voice.ids), base_rate)
-    text = [np.array(voice.ids + [space_id] + ids) for ids in chunks]
-    return [SpeechRequest(t, prompt=voice.latents, rate=rate) for t in text]
+    head = voice.ids + [space_id]
+    return [
+        SpeechRequest(np.array(head + ids), prompt=voice.latents, rate=rate, words=[-1] * len(head) + w,
+                      align_from=len(head))
+        for ids, w in zip(chunks, words)
+    ]  # fmt: skip
+
+
+def timed_words(chunk: Chunk, alignment: Alignment | None, frame_rate: float, offset: float) -> list[Word]:
+    """The chunk's words with the times of their phonemes' CTC spans; a word none of whose
+    phonemes was reached is left out. CTC step t of position p (p = 0: the token before the first
+    frame) describes frame p, which ends at p / frame_rate."""
+    if alignment is None:
+        return []
+    words, owner = chunk.text.split(), symbol_words(chunk.text.split(), chunk.phonemes)
+    k = alignment.steps_per_frame
+    spans: dict[int, list[int]] = {}
+    for label, span in enumerate(alignment.spans):
+        if span is not None and owner[label] >= 0:
+            spans.setdefault(owner[label], []).extend(span)
+    seconds = lambda t: offset + max(0.0, (t / k - 1.0) / frame_rate)  # noqa: E731
+    return [Word(words[w], seconds(min(s)), seconds(max(s) + 1)) for w, s in sorted(spans.items())]
+
+
+@dataclass
+class Take:
+    """One generated chunk: its audio, whether the length guard ended it, and its alignment."""
+
+    samples: np.ndarray
+    guard: bool
+    alignment: Alignment | None
+
+    @property
+    def badness(self) -> int:
+        """0 for a clean take; retries keep the take with the least."""
+        return len(self.alignment.flags if self.alignment else []) + int(self.guard)
 
 
 class Synthesizer:
@@ -180,11 +229,13 @@ class Synthesizer:
             return voice
         return self.load_voice(voice, voice_text)
 
-    def _chunks(self, text: str) -> list[list[int]]:
-        return [self.tokenizer.encode(c.phonemes) for c in split_text(text)]
+    def _chunks(self, text: str) -> list[Chunk]:
+        return split_text(text)
 
-    def _requests(self, chunks: list[list[int]], voice: Voice | None) -> list[SpeechRequest]:
-        return make_requests(chunks, voice, self.engine.cfg.frames_per_phoneme, self.tokenizer.encode(" ")[0])
+    def _requests(self, chunks: list[Chunk], voice: Voice | None) -> list[SpeechRequest]:
+        ids = [self.tokenizer.encode(c.phonemes) for c in chunks]
+        words = [self.tokenizer.word_index(i) for i in ids]
+        return make_requests(ids, words, voice, self.engine.cfg.frames_per_phoneme, self.tokenizer.encode(" ")[0])
 
     def resolve_settings(self, guidance_scale=None, steps=None, cfg_scale=None) -> tuple[float, int]:
         """Defaults filled in (`cfg_scale` is the old name of `guidance_scale`), then checked."""
@@ -207,10 +258,15 @@ class Synthesizer:
         steps: int | None = None,
         seed: int | None = None,
         *,
+        retries: int = 0,
         cfg_scale: float | None = None,
     ) -> Audio:
-        """One text as audio. `voice`: a file, float samples at the model rate, or a `Voice`."""
-        return self.synthesize_batch([text], voice, voice_text, guidance_scale, steps, [seed], cfg_scale=cfg_scale)[0]
+        """One text as audio. `voice`: a file, float samples at the model rate, or a `Voice`;
+        `retries`: chunks the alignment flags (or the length guard ends) are sampled again with
+        other seeds up to this many times, and the best take is kept."""
+        return self.synthesize_batch(
+            [text], voice, voice_text, guidance_scale, steps, [seed], retries=retries, cfg_scale=cfg_scale
+        )[0]
 
     def synthesize_batch(
         self,
@@ -221,23 +277,37 @@ class Synthesizer:
         steps: int | None = None,
         seeds: list[int | None] | None = None,
         *,
+        retries: int = 0,
         cfg_scale: float | None = None,
     ) -> list[Audio]:
-        """One Audio per text, all chunks of all texts batched with the same voice."""
+        """One Audio per text, all chunks of all texts batched with the same voice (see `synthesize`)."""
         guidance_scale, steps = self.resolve_settings(guidance_scale, steps, cfg_scale)
-        seeds = seeds if seeds is not None else [None] * len(texts)
+        if isinstance(retries, bool) or int(retries) != retries or not 0 <= retries <= MAX_RETRIES:
+            raise InputError(f"retries must be a whole number from 0 to {MAX_RETRIES}, got {retries}")
+        seeds = [self._seed(s) for s in (seeds if seeds is not None else [None] * len(texts))]
         v = self._voice(voice, voice_text)
-        chunks = [self._chunks(t) for t in texts]
-        flat = [(t, c) for t, cs in enumerate(chunks) for c in cs]
-        noise = [src for t, cs in enumerate(chunks) for src in self._noise(self._seed(seeds[t]), len(cs))]
-        audio, guard, size = [], [], self.settings.max_batch
-        for start in range(0, len(flat), size):
-            reqs = self._requests([c for _, c in flat[start : start + size]], v)
+        flat = [(t, i, c) for t, text in enumerate(texts) for i, c in enumerate(self._chunks(text))]
+        takes: list[Take | None] = [None] * len(flat)
+        todo = list(range(len(flat)))
+        for attempt in range(int(retries) + 1):
+            noise = [self._noise(seeds[flat[j][0]] + flat[j][1] + attempt * RETRY_SEED_STRIDE, 1)[0] for j in todo]
+            for j, take in zip(todo, self._takes([flat[j][2] for j in todo], noise, v, steps, guidance_scale)):
+                if takes[j] is None or take.badness < takes[j].badness:
+                    takes[j] = take
+            todo = [j for j in todo if takes[j].badness > 0]
+            if not todo:
+                break
+        return [self._join([(c, takes[j]) for j, (t, _, c) in enumerate(flat) if t == i]) for i in range(len(texts))]
+
+    def _takes(self, chunks: list[Chunk], noise: list, voice: Voice | None, steps: int, guidance_scale: float):
+        """One `Take` per chunk, generated `max_batch` at a time."""
+        takes, size = [], self.settings.max_batch
+        for start in range(0, len(chunks), size):
+            reqs = self._requests(chunks[start : start + size], voice)
             out = self.engine.generate(reqs, noise[start : start + size], steps, guidance_scale)
-            audio += [self.decode(z, v) for z in out.latents]
-            guard += out.hit_length_guard
-        parts = [[(a, g) for (t, _), a, g in zip(flat, audio, guard) if t == i] for i in range(len(texts))]
-        return [self._join(p) for p in parts]
+            for z, guard, alignment in zip(out.latents, out.hit_length_guard, out.alignments):
+                takes.append(Take(self.decode(z, voice), guard, alignment))
+        return takes
 
     def decode(self, latents, voice: Voice | None = None) -> np.ndarray:
         """Raw latents (T, D) -> samples; a continuation prompt primes the decoder and is cut off."""
@@ -247,9 +317,16 @@ class Synthesizer:
             return np.zeros(0, np.float32)
         return self._decode_all(np.concatenate([prefix, latents]))[len(prefix) * self.hop :]
 
-    def _join(self, parts: list[tuple[np.ndarray, bool]]) -> Audio:
-        audio = join_with_pauses([a for a, _ in parts], self.sample_rate, self.settings.pause_seconds)
-        return Audio(audio, self.sample_rate, any(g for _, g in parts))
+    def _join(self, parts: list[tuple[Chunk, Take]]) -> Audio:
+        """The chunks' audio with pauses between them, their timed words and their flags."""
+        frame_rate, pause = self.sample_rate / self.hop, self.settings.pause_seconds
+        words, flags, offset = [], [], 0.0
+        for chunk, take in parts:
+            words += timed_words(chunk, take.alignment, frame_rate, offset)
+            flags += [f for f in (take.alignment.flags if take.alignment else []) if f not in flags]
+            offset += len(take.samples) / self.sample_rate + pause
+        audio = join_with_pauses([take.samples for _, take in parts], self.sample_rate, pause)
+        return Audio(audio, self.sample_rate, any(take.guard for _, take in parts), words, flags)
 
     def stream(
         self,
@@ -269,10 +346,10 @@ class Synthesizer:
         v = self._voice(voice, voice_text)
         chunks = self._chunks(text)
         noise = self._noise(self._seed(seed), len(chunks))
-        for i, (ids, source) in enumerate(zip(chunks, noise)):
+        for i, (chunk, source) in enumerate(zip(chunks, noise)):
             if i:
                 yield np.zeros(int(self.settings.pause_seconds * self.sample_rate), dtype=np.float32)
-            req = self._requests([ids], v)[0]
+            req = self._requests([chunk], v)[0]
             yield from self._stream_chunk(req, source, steps, guidance_scale, v, max(1, int(frames_per_chunk)))
 
     def _stream_chunk(self, req, source, steps, guidance_scale, voice: Voice | None, frames_per_chunk: int):

@@ -19,7 +19,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -45,8 +45,9 @@ class Synthesizer(Protocol):
 @dataclass
 class Rendered:
     audio: np.ndarray  # (samples,) float32
-    flag: str  # "" if fine, else "length_guard" or "near_silence"
+    flag: str  # "" if fine, else "length_guard", "near_silence" or the alignment's flags ("skipped", ...)
     tries: int
+    words: list = field(default_factory=list)  # [text, start, end] per word, seconds from the chunk's start
 
 
 def _quality_flag(result) -> str:
@@ -54,13 +55,18 @@ def _quality_flag(result) -> str:
         return "length_guard"
     if rms_dbfs(np.asarray(result.samples)) < NEAR_SILENCE_DBFS:
         return "near_silence"
-    return ""
+    return ",".join(getattr(result, "flags", []))
+
+
+def _rendered(result, tries: int) -> Rendered:
+    words = [[w.text, round(w.start, 3), round(w.end, 3)] for w in getattr(result, "words", [])]
+    return Rendered(np.asarray(result.samples, np.float32), _quality_flag(result), tries, words)
 
 
 def _synthesize(tts: Synthesizer, chunks: list[Chunk], max_tries: int) -> list[Rendered]:
     """Synthesise `chunks` as one batch, then retry the bad ones (as one batch) with new seeds."""
     results = tts.synthesize_batch([c.text for c in chunks], seeds=[c.seed for c in chunks])
-    out = [Rendered(np.asarray(r.samples, np.float32), _quality_flag(r), 1) for r in results]
+    out = [_rendered(r, 1) for r in results]
     for attempt in range(1, max_tries):
         bad = [i for i, r in enumerate(out) if r.flag]
         if not bad:
@@ -69,21 +75,24 @@ def _synthesize(tts: Synthesizer, chunks: list[Chunk], max_tries: int) -> list[R
             [chunks[i].text for i in bad], seeds=[chunks[i].seed + attempt * RETRY_SEED_STEP for i in bad]
         )
         for i, r in zip(bad, retry):
-            out[i] = Rendered(np.asarray(r.samples, np.float32), _quality_flag(r), attempt + 1)
+            out[i] = _rendered(r, attempt + 1)
     return out
 
 
 def _save_chunk(path: Path, r: Rendered) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a name
-            np.savez(f, audio=r.audio, flag=np.array(r.flag), tries=np.array(r.tries))
+            np.savez(
+                f, audio=r.audio, flag=np.array(r.flag), tries=np.array(r.tries), words=np.array(json.dumps(r.words))
+            )
 
     atomic_write(path, write)
 
 
 def _load_chunk(path: Path) -> Rendered:
     with np.load(path) as z:
-        return Rendered(z["audio"], str(z["flag"]), int(z["tries"]))
+        words = json.loads(str(z["words"])) if "words" in z else []  # chunks rendered before word times had none
+        return Rendered(z["audio"], str(z["flag"]), int(z["tries"]), words)
 
 
 def _slug(title: str) -> str:
@@ -111,6 +120,7 @@ def _assemble_chapter(chunks: list[Chunk], rendered: dict[str, Rendered], sr: in
                 "duration": round(len(audio) / sr, 3),
                 "flag": rendered[c.key].flag,
                 "tries": rendered[c.key].tries,
+                "words": [[w, round(t / sr + a, 3), round(t / sr + b, 3)] for w, a, b in rendered[c.key].words],
             }
         )
         gap = np.zeros(int(_pause_after(chunks, i) * sr), np.float32)

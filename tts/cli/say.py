@@ -24,6 +24,14 @@ def register(subparsers) -> None:
     p.add_argument("--voice-text", help="transcript of the voice prompt: continue it instead of cloning it")
     add_synthesis_options(p)
     p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="sample a chunk again, up to this many times, when its alignment finds words skipped, "
+        "repeated or never reached (default 2; 0 keeps the first take)",
+    )
+    p.add_argument("--subtitles", metavar="FILE", help="also write the word timings as subtitles (.srt or .vtt)")
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
     p.add_argument(
         "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
@@ -67,22 +75,29 @@ def run(args: argparse.Namespace) -> int:
     from latentlm_common.audio import save_audio
     from latentlm_common.errors import InputError
     from tts.api import TTS
+    from tts.subtitles import FORMATS, write_subtitles
 
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
         raise InputError("text is empty")
     if args.voice_text is not None and args.voice is None:
         raise InputError("--voice-text needs --voice (the clip it transcribes)")
+    if args.subtitles and not args.subtitles.lower().endswith(FORMATS):
+        raise InputError(f"--subtitles {args.subtitles}: the file must end in .srt or .vtt")
     tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
     audio = tts.synthesize(
         text,
         voice=args.voice,
         voice_text=args.voice_text,
         guidance_scale=args.guidance_scale,
+        retries=args.retries,
         steps=args.steps,
         seed=args.seed,
     )
     path = save_audio(args.output, audio.samples, audio.sample_rate)
-    note = " (stopped by the length guard)" if audio.length_guard_hit else ""
+    notes = (["stopped by the length guard"] if audio.length_guard_hit else []) + audio.flags
+    note = f" ({'; '.join(notes)})" if notes else ""
     print(f"wrote {path}: {len(audio.samples) / audio.sample_rate:.2f} s{note}")
+    if args.subtitles:
+        print(f"wrote {write_subtitles(args.subtitles, audio.words)}: {len(audio.words)} timed words")
     return 0

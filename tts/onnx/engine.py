@@ -83,6 +83,9 @@ class OnnxEngine(EngineCore):
     def step(self, z: np.ndarray, positions: np.ndarray) -> None:
         self.cache.step(self.sessions["lm_step"], z.astype(np.float32), positions.astype(np.float32))
 
+    def ctc_log_probs(self) -> np.ndarray | None:
+        return self.cache.ctc
+
     def stack(self, rows: list[np.ndarray]) -> np.ndarray:
         return np.stack(rows) if rows else np.zeros((0, self.cfg.latent_dim), np.float32)
 
@@ -97,7 +100,7 @@ class GraphKVCache:
     mask, and the last cond/stop outputs. Only `step` changes it."""
 
     def __init__(self, prefill, batch: Batch, capacity: int):
-        cond, stop, keys, values = prefill.run(
+        cond, stop, keys, values, *ctc = prefill.run(
             None,
             {
                 "tokens": batch.tokens,
@@ -108,6 +111,7 @@ class GraphKVCache:
             },
         )
         self.cond, self.stop = cond, stop
+        self.ctc = ctc[0] if ctc else None  # (N, ctc_upsample, V); exports before the CTC head have none
         layers, n, n_kv, hd, length = keys.shape
         self.keys = [np.zeros((n, n_kv, hd, capacity), np.float32) for _ in range(layers)]
         self.values = [np.zeros((n, n_kv, capacity, hd), np.float32) for _ in range(layers)]
@@ -122,7 +126,8 @@ class GraphKVCache:
         feeds = {"z": z, "position": position, "mask": self.mask}
         for i, (k, v) in enumerate(zip(self.keys, self.values)):
             feeds[f"past_key_{i}"], feeds[f"past_value_{i}"] = k, v
-        self.cond, self.stop, keys, values = session.run(None, feeds)
+        self.cond, self.stop, keys, values, *ctc = session.run(None, feeds)
+        self.ctc = ctc[0] if ctc else None
         for i in range(len(self.keys)):
             self.keys[i][..., self.length] = keys[i]
             self.values[i][:, :, self.length] = values[i]

@@ -7,9 +7,9 @@ Graphs (inputs -> outputs; B batch, L prefix length, C cache capacity, S audio s
     vae_encoder.onnx  audio (B, S), S a multiple of hop                  -> mu (B, S / hop, D)
     vae_decoder.onnx  latents (B, k, D), state_0..state_n                -> audio (B, k * hop), new_state_0..n
     lm_prefill.onnx   tokens, latents, is_latent, positions (B, L), mask (B, L, L)
-                                                                         -> cond (B, W), stop (B,), keys, values
+                                                                         -> cond (B, W), stop (B,), keys, values, ctc
     lm_step.onnx      z (B, D), position (B,), mask (B, C), past_key_i, past_value_i per layer
-                                                                         -> cond, stop, key, value
+                                                                         -> cond, stop, key, value, ctc
     head_step.onnx    x (M, D), cond (M, W), t (1,)                      -> v (M, D)
     sampler.onnx      cond (G*B, W), noise (B, D), guidance_scale (1,)   -> z (B, D), the unrolled
                       DPM-Solver++(2M) loop with CFG for `sampler_steps` (other step counts use
@@ -63,13 +63,14 @@ def _lm_specs(model, sampler_steps: int):
             PrefillGraph(model),
             prefill_in,
             ["tokens", "latents", "is_latent", "positions", "mask"],
-            ["cond", "stop", "keys", "values"],
+            ["cond", "stop", "keys", "values", "ctc"],
             {
                 **{k: {0: "batch", 1: "length"} for k in ("tokens", "latents", "is_latent", "positions")},
                 "mask": {0: "batch", 1: "length", 2: "length"},
                 "cond": batch,
                 "stop": batch,
                 "keys": {1: "batch", 4: "length"},
+                "ctc": batch,
                 "values": {1: "batch", 3: "length"},
             },
         ),
@@ -78,7 +79,7 @@ def _lm_specs(model, sampler_steps: int):
             StepGraph(model),
             (torch.randn(b, d), torch.arange(b, dtype=torch.float32), valid, *past),
             ["z", "position", "mask", *past_names],
-            ["cond", "stop", "key", "value"],
+            ["cond", "stop", "key", "value", "ctc"],
             {
                 "z": batch,
                 "position": batch,
@@ -86,6 +87,7 @@ def _lm_specs(model, sampler_steps: int):
                 "cond": batch,
                 "stop": batch,
                 "key": {1: "batch"},
+                "ctc": batch,
                 "value": {1: "batch"},
                 **{k: ({0: "batch", 3: "capacity"} if "key" in k else {0: "batch", 2: "capacity"}) for k in past_names},
             },

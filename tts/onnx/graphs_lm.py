@@ -58,7 +58,8 @@ def _step_attention(attn: Attention, x, cos, sin, mask, past_k, past_v):
 class PrefillGraph(nn.Module):
     """tokens (B, L) int64, latents (B, L, D) normalised, is_latent (B, L) bool, positions (B, L),
     mask (B, L, L) bool (query, key) -> cond (B, W) = head.cond_proj(h_last), stop (B,) logits at the last
-    position, keys (layers, B, hkv, hd, L), values (layers, B, hkv, L, hd)."""
+    position, keys (layers, B, hkv, hd, L), values (layers, B, hkv, L, hd), ctc (B, ctc_upsample, V) log
+    posteriors at the last position."""
 
     def __init__(self, lm: LatentLM):
         super().__init__()
@@ -77,13 +78,19 @@ class PrefillGraph(nn.Module):
             keys.append(k)
             values.append(v)
         h = lm.norm(x[:, -1])  # (B, H)
-        return lm.head.cond_proj(h), lm.stop_logits(h), torch.stack(keys), torch.stack(values)
+        return (
+            lm.head.cond_proj(h),
+            lm.stop_logits(h),
+            torch.stack(keys),
+            torch.stack(values),
+            lm.ctc_log_probs(h[:, None]),
+        )
 
 
 class StepGraph(nn.Module):
     """z (B, D) normalised latent, position (B,), mask (B, C) bool valid cache slots, then per layer
     past_key (B, hkv, hd, C) and past_value (B, hkv, C, hd) -> cond (B, W), stop (B,),
-    key (layers, B, hkv, hd), value (layers, B, hkv, hd) of the new token."""
+    key (layers, B, hkv, hd), value (layers, B, hkv, hd) of the new token, ctc (B, ctc_upsample, V)."""
 
     def __init__(self, lm: LatentLM):
         super().__init__()
@@ -104,7 +111,13 @@ class StepGraph(nn.Module):
             keys.append(k)
             values.append(v)
         h = lm.norm(x)
-        return lm.head.cond_proj(h), lm.stop_logits(h), torch.stack(keys), torch.stack(values)
+        return (
+            lm.head.cond_proj(h),
+            lm.stop_logits(h),
+            torch.stack(keys),
+            torch.stack(values),
+            lm.ctc_log_probs(h[:, None]),
+        )
 
 
 class HeadStepGraph(nn.Module):

@@ -61,6 +61,18 @@ class PhonemeTokenizer:
                 log.warning("phoneme symbol %r (U+%04X) is not in the vocabulary; encoded as <unk>", ch, ord(ch))
         return ids
 
+    def word_index(self, ids: list[int]) -> list[int]:
+        """Per id, the index of the word it is a sound of (words are separated by the word boundary);
+        -1 for the boundary, punctuation, stress and length marks, and special tokens."""
+        sounds = {self._ids[ch] for ch in (*LETTERS, *DIACRITICS) if ch in self._ids}
+        boundary, out, word, in_word = self._ids[WORD_BOUNDARY], [], 0, False
+        for i in ids:
+            if i == boundary and in_word:
+                word, in_word = word + 1, False
+            out.append(word if i in sounds else -1)
+            in_word |= i in sounds
+        return out
+
     def decode(self, ids: list[int], skip_special: bool = False) -> str:
         """The string of `ids`; special tokens appear as their names unless `skip_special`."""
         out = []

@@ -1,0 +1,64 @@
+"""Run-on and cut-off speech in zero-shot evaluations: WER, too long, cut short, per setting and run.
+
+    python benchmarks/eval_lengths.py exp/eval/before exp/eval/after [--asr moonshine --sim resemblyzer]
+
+Reads the per-utterance scores `latentlm-tts eval` wrote in each run directory
+(scores_<asr>_<sim>.csv, the ground truth scored in the same run) and prints, per setting and
+system: WER (%), the share of items longer than 1.5x their ground truth ("too long": speech
+that runs on past its text) and the share with fewer words recognised than the text has ("cut
+short"). Lengths are the scored speech's, so in setting B both sides exclude the prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+TOO_LONG = 1.5
+
+
+def rows(run: Path, asr: str, sim: str) -> list[dict]:
+    path = run / f"scores_{asr}_{sim}.csv"
+    if not path.is_file():
+        raise SystemExit(f"{path}: no scores there; run `latentlm-tts eval` first")
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def summary(run: Path, asr: str, sim: str) -> list[str]:
+    scores = rows(run, asr, sim)
+    truth = {(r["setting"], r["id"]): float(r["seconds"]) for r in scores if r["system"] == "ground truth"}
+    groups = defaultdict(list)
+    for r in scores:
+        groups[(r["setting"], r["system"])].append(r)
+    lines = []
+    for (setting, system), items in sorted(groups.items()):
+        ref_words = sum(len(r["reference"].split()) for r in items)
+        errors = sum(float(r["wer"]) * len(r["reference"].split()) for r in items)
+        long = [
+            float(r["seconds"]) > TOO_LONG * truth[(setting, r["id"])] for r in items if (setting, r["id"]) in truth
+        ]
+        short = [len(r["hypothesis"].split()) < len(r["reference"].split()) for r in items]
+        lines.append(
+            f"| {run.name} | {setting} | {system} | {len(items)} | {100 * errors / max(1, ref_words):.1f} | "
+            f"{100 * sum(long) / max(1, len(long)):.1f} | {100 * sum(short) / len(items):.1f} |"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", type=Path, help="`latentlm-tts eval --out` directories")
+    p.add_argument("--asr", default="moonshine")
+    p.add_argument("--sim", default="resemblyzer")
+    args = p.parse_args(argv)
+    print(f"| run | setting | system | items | WER % | longer than {TOO_LONG}x GT % | cut short % |")
+    print("|---|---|---|---|---|---|---|")
+    for run in args.runs:
+        print("\n".join(summary(run, args.asr, args.sim)))
+
+
+if __name__ == "__main__":
+    main()
