@@ -173,3 +173,29 @@ def test_half_precision_package_is_smaller_and_loads_back(tmp_path):
     assert report["max_abs_latent_diff"] < 0.05
     tts = TTS.from_pretrained(tmp_path / "pkg")
     assert all(p.dtype == torch.float32 for p in tts.model.parameters())
+
+
+def test_words_are_timed_in_order_and_the_stream_gives_the_same_words(tmp_path):
+    tts = TTS.from_pretrained("default")
+    text = "The sun was shining. We went home."
+    audio = tts.synthesize(text, voice=tone(2.0, SR), seed=3, steps=4)
+    seconds = len(audio.samples) / SR
+    assert [w.text for w in audio.words][:2] == ["The", "sun"] and len(audio.words) >= 6
+    assert all(0 <= w.start <= w.end <= seconds + 1e-6 for w in audio.words)
+    assert all(a.start <= b.start for a, b in zip(audio.words, audio.words[1:]))
+    pieces = list(tts.stream(text, voice=tone(2.0, SR), seed=3, steps=4, with_words=True))
+    streamed = [w for _, words in pieces for w in words]
+    assert [w.text for w in streamed] == [w.text for w in audio.words]
+    assert max(abs(a.start - b.start) for a, b in zip(streamed, audio.words)) < 1e-3
+    assert np.abs(np.concatenate([p for p, _ in pieces]) - audio.samples).max() < 1e-4
+
+
+def test_retries_are_checked_and_resample_only_flagged_chunks():
+    tts = TTS.from_pretrained("default")
+    with pytest.raises(InputError, match="retries"):
+        tts.synthesize("Hello.", retries=-1)
+    first = tts.synthesize("Hello there.", voice=tone(2.0, SR), seed=1, steps=4)
+    again = tts.synthesize("Hello there.", voice=tone(2.0, SR), seed=1, steps=4, retries=2)
+    if not first.flags and not first.length_guard_hit:  # a clean first take is kept as it is
+        assert np.array_equal(first.samples, again.samples)
+    assert len(again.flags) <= len(first.flags)

@@ -24,7 +24,7 @@ import numpy as np
 from latentlm_common.audio import check_samples, load_audio, rms_normalize, trim_silence
 from latentlm_common.errors import InputError
 from tts.alignment import Alignment
-from tts.inference import EngineCore, SpeechRequest
+from tts.inference import EngineCore, SpeechRequest, StopState
 from tts.text import Chunk, PhonemeTokenizer, split_text, text_to_ids
 from tts.text.words import symbol_words
 
@@ -338,28 +338,38 @@ class Synthesizer:
         seed: int | None = None,
         frames_per_chunk: int = 1,
         *,
+        with_words: bool = False,
         cfg_scale: float | None = None,
-    ) -> Iterator[np.ndarray]:
+    ) -> Iterator[np.ndarray] | Iterator[tuple[np.ndarray, list[Word]]]:
         """Audio chunks (float32 samples) as the frames are generated; the first arrives after
-        `frames_per_chunk` frames (each frame is hop samples)."""
+        `frames_per_chunk` frames (each frame is hop samples). `with_words`: yield (samples, words)
+        pairs instead, the words of each sentence (timed from the start of the stream) arriving
+        with the last audio of that sentence, and none with the other pieces."""
         guidance_scale, steps = self.resolve_settings(guidance_scale, steps, cfg_scale)
         v = self._voice(voice, voice_text)
         chunks = self._chunks(text)
         noise = self._noise(self._seed(seed), len(chunks))
+        offset, pause = 0.0, np.zeros(int(self.settings.pause_seconds * self.sample_rate), dtype=np.float32)
         for i, (chunk, source) in enumerate(zip(chunks, noise)):
             if i:
-                yield np.zeros(int(self.settings.pause_seconds * self.sample_rate), dtype=np.float32)
-            req = self._requests([chunk], v)[0]
-            yield from self._stream_chunk(req, source, steps, guidance_scale, v, max(1, int(frames_per_chunk)))
+                offset += len(pause) / self.sample_rate
+                yield (pause, []) if with_words else pause
+            state, start = StopState.empty(1), offset
+            for samples in self._stream_chunk(chunk, source, steps, guidance_scale, v, frames_per_chunk, state):
+                offset += len(samples) / self.sample_rate
+                yield (samples, []) if with_words else samples
+            if with_words:
+                alignment = state.aligners[0].finish() if state.aligners and state.aligners[0] else None
+                yield np.zeros(0, np.float32), timed_words(chunk, alignment, self.sample_rate / self.hop, start)
 
-    def _stream_chunk(self, req, source, steps, guidance_scale, voice: Voice | None, frames_per_chunk: int):
-        decode = self._stream_decoder()
+    def _stream_chunk(self, chunk, source, steps, guidance_scale, voice: Voice | None, frames_per_chunk, state):
+        decode, size = self._stream_decoder(), max(1, int(frames_per_chunk))
         if voice is not None and voice.ids is not None:
             decode(voice.latents)  # prime the causal decoder state, output dropped
         pending = []
-        for frame in self.engine.stream([req], [source], steps, guidance_scale):
+        for frame in self.engine.stream(self._requests([chunk], voice), [source], steps, guidance_scale, state):
             pending.append(frame.latents[0])
-            if len(pending) == frames_per_chunk:
+            if len(pending) == size:
                 yield decode(self.engine.stack(pending))
                 pending = []
         if pending:
