@@ -79,6 +79,11 @@ def test_every_sentence_of_the_book_is_in_the_manifest(setup, capsys):
     assert spoken == expected
     assert m["not_spoken"] == ["~ ~ ~"]
     assert "wrote 3 chapters" in capsys.readouterr().out
+    for ch in m["chapters"]:  # word times lie inside their chunk, in the chapter file's time
+        for c in ch["chunks"]:
+            assert c["words"] and all(
+                c["start"] - 1e-3 <= a <= b <= c["start"] + c["duration"] + 0.07 for _, a, b in c["words"]
+            )
 
 
 def test_bad_input_is_one_line(setup, capsys):

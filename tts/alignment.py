@@ -61,6 +61,7 @@ class CTCAligner:
         self.back: list[np.ndarray] = []  # per step: 0 stay, 1 from s-1, 2 from s-2
         self.emissions: list[np.ndarray] = []  # per step: (S,) log posterior of each state's symbol
         self.greedy: list[int] = []  # argmax symbol per step
+        self._consumed = 0
 
     def push(self, log_probs: np.ndarray) -> None:
         """Advance by the CTC steps of one frame: log_probs (k, V)."""
@@ -75,15 +76,16 @@ class CTCAligner:
                 continue
             one = np.r_[NEG, self.delta[:-1]]
             two = np.where(self.can_skip, np.r_[NEG, NEG, self.delta[:-2]], NEG)
-            cand = np.stack([self.delta, one, two])
-            choice = cand.argmax(0)
-            self.delta = cand[choice, np.arange(len(self.states))] + e
-            self.back.append(choice.astype(np.int8))
+            stay_or_one = np.maximum(self.delta, one)
+            choice = np.where(two > stay_or_one, 2, (one > self.delta).astype(np.int8)).astype(np.int8)
+            self.delta = np.maximum(stay_or_one, two) + e
+            self.back.append(choice)
+        self._consumed = (int(self.delta.argmax()) + 1) // 2
 
     @property
     def consumed(self) -> int:
         """Phonemes the best path has reached so far."""
-        return 0 if self.delta is None else (int(self.delta.argmax()) + 1) // 2
+        return self._consumed
 
     @property
     def done(self) -> bool:

@@ -52,8 +52,8 @@ class Engine(EngineCore):
         self.hidden = self.model.step_latents(z, torch.from_numpy(positions).to(self.device), self.cache)
 
     @torch.no_grad()
-    def ctc_log_probs(self) -> np.ndarray:
-        return self.model.ctc_log_probs(self.hidden[:, None]).cpu().numpy()  # (rows, ctc_upsample, V)
+    def ctc_log_probs(self, n: int) -> np.ndarray:
+        return self.model.ctc_log_probs(self.hidden[:n, None]).cpu().numpy()  # (n, ctc_upsample, V)
 
     def stack(self, rows: list[torch.Tensor]) -> torch.Tensor:
         return torch.stack(rows) if rows else torch.zeros(0, self.cfg.latent_dim, device=self.device)

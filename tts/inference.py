@@ -159,8 +159,8 @@ class EngineCore:
         """(T, D) from T rows of (D,); T may be 0."""
         raise NotImplementedError
 
-    def ctc_log_probs(self) -> np.ndarray | None:
-        """(rows, ctc_upsample, V) CTC log posteriors at the current position; None when this
+    def ctc_log_probs(self, n: int) -> np.ndarray | None:
+        """(n, ctc_upsample, V) CTC log posteriors of the first n rows at the current position; None when this
         backend has no CTC head (an ONNX export made before it was exported): no alignment."""
         raise NotImplementedError
 
@@ -214,7 +214,7 @@ class EngineCore:
     def _aligners(self, requests: list[SpeechRequest]) -> list[CTCAligner | None]:
         """One aligner per request with `words` (when the backend has a CTC head), fed the prefix's
         last position (the SPEECH token, or the end of a continuation prompt)."""
-        log_probs = self.ctc_log_probs()
+        log_probs = self.ctc_log_probs(len(requests))
         aligners = []
         for b, r in enumerate(requests):
             if r.words is None or log_probs is None:
@@ -227,7 +227,7 @@ class EngineCore:
 
     def _align(self, aligners: list[CTCAligner | None], active: np.ndarray) -> None:
         if any(a is not None for a in aligners):
-            log_probs = self.ctc_log_probs()
+            log_probs = self.ctc_log_probs(len(aligners))
             for b, a in enumerate(aligners):
                 if a is not None and active[b]:
                     a.push(log_probs[b])

@@ -2,15 +2,17 @@
 
 Layout of the output directory:
 
-    chunks/<key>.npz     one finished chunk: float32 audio + quality flag (written atomically)
+    chunks/<key>.npz     one finished chunk: float32 audio, quality flag, word times (written atomically)
     NN-<title>.wav       one file per chapter (or .flac)
     book.wav             optional: all chapters joined (`joined=True`), chapter offsets in the manifest
-    manifest.json        chapters, durations, every chunk's text with its time offset, flags, summary
+    manifest.json        chapters, durations, every chunk's text with its time offset, its words'
+                         [text, start, end] times (seconds in the chapter file), flags, summary
 
 A batch with any unfinished chunk is synthesised whole and its missing chunks are written; a
-batch whose chunks all exist is skipped. Chunks whose audio hit the length guard or is
-near-silent are retried with other seeds, and if still bad are kept and flagged in the manifest,
-never dropped.
+batch whose chunks all exist is skipped. Chunks whose audio hit the length guard, is near-silent
+or whose alignment finds words skipped, repeated or never reached (`tts.alignment`) are retried
+with other seeds; the take with the fewest problems is kept, and if still bad it is flagged in
+the manifest, never dropped.
 """
 
 from __future__ import annotations
@@ -74,9 +76,17 @@ def _synthesize(tts: Synthesizer, chunks: list[Chunk], max_tries: int) -> list[R
         retry = tts.synthesize_batch(
             [chunks[i].text for i in bad], seeds=[chunks[i].seed + attempt * RETRY_SEED_STEP for i in bad]
         )
-        for i, r in zip(bad, retry):
-            out[i] = _rendered(r, attempt + 1)
+        for i, r in zip(bad, retry):  # keep the better take: the one with fewer problems
+            take = _rendered(r, attempt + 1)
+            if _problems(take) < _problems(out[i]):
+                out[i] = take
+            else:
+                out[i].tries = attempt + 1
     return out
+
+
+def _problems(r: Rendered) -> int:
+    return len(r.flag.split(",")) if r.flag else 0
 
 
 def _save_chunk(path: Path, r: Rendered) -> None:

@@ -83,8 +83,8 @@ class OnnxEngine(EngineCore):
     def step(self, z: np.ndarray, positions: np.ndarray) -> None:
         self.cache.step(self.sessions["lm_step"], z.astype(np.float32), positions.astype(np.float32))
 
-    def ctc_log_probs(self) -> np.ndarray | None:
-        return self.cache.ctc
+    def ctc_log_probs(self, n: int) -> np.ndarray | None:
+        return None if self.cache.ctc is None else self.cache.ctc[:n]
 
     def stack(self, rows: list[np.ndarray]) -> np.ndarray:
         return np.stack(rows) if rows else np.zeros((0, self.cfg.latent_dim), np.float32)
