@@ -20,6 +20,24 @@ DEFAULT_RATE, DEFAULT_PITCH, DEFAULT_RANGE = 175, 50, 50  # espeak-ng's own defa
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
+class EspeakEvent(ctypes.Structure):
+    """espeak_EVENT of speak_lib.h (the union `id` as 8 bytes)."""
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),  # 1-based, in characters
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),  # milliseconds from the start of the synthesis
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),
+    ]
+
+
+EVENT_LIST_END, EVENT_WORD = 0, 1
+
+
 class EspeakLibrary:
     """One initialised libespeak-ng per process (the C library keeps global state)."""
 
@@ -44,12 +62,19 @@ class EspeakLibrary:
         if self.sample_rate <= 0:
             raise RuntimeError(f"espeak_Initialize failed for data path {data_path}")
         self._chunks: list[np.ndarray] = []
+        self.words: list[tuple[int, int, float]] = []  # of the last synth: (text start, length, seconds)
         self._callback = SYNTH_CALLBACK(self._collect)  # kept alive on self: C holds only a raw pointer
         self.lib.espeak_SetSynthCallback(self._callback)
 
     def _collect(self, wav, n, events) -> int:
         if wav and n > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        event = ctypes.cast(events, ctypes.POINTER(EspeakEvent)) if events else None
+        for k in range(10_000) if event else ():
+            if event[k].type == EVENT_LIST_END:
+                break
+            if event[k].type == EVENT_WORD:
+                self.words.append((event[k].text_position - 1, event[k].length, event[k].audio_position / 1000))
         return 0
 
     def synth(
@@ -60,12 +85,13 @@ class EspeakLibrary:
         pitch: int = DEFAULT_PITCH,
         pitch_range: int = DEFAULT_RANGE,
     ) -> np.ndarray:
-        """Speak `text` with voice name `voice` (e.g. "en-us+m3"); returns float32 at `sample_rate`."""
+        """Speak `text` with voice name `voice` (e.g. "en-us+m3"); returns float32 at `sample_rate`.
+        Afterwards `words` holds each word's (start character, length, start time in seconds)."""
         if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"espeak-ng has no voice named {voice!r}")
         for param, value in ((PARAM_RATE, rate), (PARAM_PITCH, pitch), (PARAM_RANGE, pitch_range)):
             self.lib.espeak_SetParameter(param, int(value), 0)
-        self._chunks = []
+        self._chunks, self.words = [], []
         self.lib.espeak_ng_SetRandSeed(ctypes.c_long(0))  # espeak-ng's own generator (intonation, noise)
         self.libc.srand(0)  # and the libc rand() it also draws from
         data = text.encode("utf-8") + b"\0"

@@ -308,6 +308,8 @@ def export_onnx(
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory.")
     tts = TTS.from_pretrained(ckpt)
+    if fp16 and tts.vae.config.head == "hnm":  # F0 and the running phase lose whole cycles in float16
+        raise InputError("--fp16 cannot export a σ-VAE with the hnm head; use the default float32 or --int8.")
     out.mkdir(parents=True, exist_ok=True)
     for spec in _vae_specs(tts.vae) + _lm_specs(tts.model, steps):
         path = out / f"{spec[0]}.onnx"
