@@ -81,7 +81,7 @@ def teacher_forced(tts, chunk, audio: np.ndarray):
 def start_errors(words, ref: list[tuple[str, float]]) -> list[float]:
     """|start - reference start| of the words both sides have, matched in order by their letters."""
     errors, j = [], 0
-    for w in words:
+    for w in (w for w in words if w is not None):
         key = re.sub(r"\W", "", w.text).lower()
         for k in range(j, len(ref)):
             if ref[k][0] == key:

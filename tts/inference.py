@@ -21,7 +21,9 @@ bias and returns raw latents). `EngineCore` runs the frame loop against four bac
   its stop logit is positive and, for an aligned request, its speech has reached the last
   phoneme (or i is past PATIENCE_FACTOR times the expected length: the stop head alone decides
   again); an aligned request also ends once it has reached the last phoneme and QUIET_FRAMES
-  frames have been silence. Last resort: the length guard,
+  frames have been silence. A stop the alignment refused is granted after all when the speech
+  gets no phoneme further within STALL_FRAMES frames (it stalls or babbles; the result is then
+  flagged "never reached"). Last resort: the length guard,
       ceil(GUARD_FACTOR * N * r) + GUARD_MARGIN - P   frames (and at least GUARD_MARGIN),
   N = phoneme count, r = frames per phoneme, P = prompt latents that start the speech.
   With r = 1 frame per phoneme that is twice the expected length plus one second. When the
@@ -48,6 +50,7 @@ GUARD_FACTOR = 2.0
 GUARD_MARGIN = 15  # frames: one second at 15 Hz
 PATIENCE_FACTOR = 1.5  # x expected frames (N * r): after that the stop head no longer waits for the text
 QUIET_FRAMES = 8  # frames of CTC blank after the last phoneme that end a request without the stop head
+STALL_FRAMES = 8  # frames without progress after a refused stop that grant it after all
 Array = Any  # a backend's array type: torch.Tensor or np.ndarray
 
 
@@ -77,18 +80,31 @@ class StopState:
     guarded: np.ndarray  # (B,) bool: ended by the length guard
 
     aligners: list = field(default_factory=list)  # per request: its CTCAligner or None
+    refused: np.ndarray | None = None  # (B,) frame of a stop the alignment refused, -1 for none
+    progress_then: np.ndarray | None = None  # (B,) phonemes the speech had reached at that refusal
 
     @classmethod
     def empty(cls, n: int) -> StopState:
         return cls(np.zeros(n, bool), np.zeros(n, bool))
 
-    def update(self, stop_logits: np.ndarray, index: int, limits: np.ndarray, active: np.ndarray,
-               done: np.ndarray, quiet: np.ndarray, patience: np.ndarray) -> np.ndarray:  # fmt: skip
-        """Record the requests that end before frame `index`; return the ones still active. `done`:
-        the speech reached the last phoneme (always True for a request without alignment);
-        `quiet`: and has been silent since; `patience`: frames after which the stop head alone decides."""
-        head = (stop_logits > 0) & (done | (index >= patience))
-        stop = (head | (done & quiet)) & (index > 0) & active
+    def update(
+        self, stop_logits: np.ndarray, index: int, limits: np.ndarray, patience: np.ndarray, active: np.ndarray
+    ) -> np.ndarray:
+        """Record the requests that end before frame `index`; return the ones still active.
+        `patience`: frames after which the stop head alone decides. The rule is the module
+        docstring's; a request without an aligner counts as having reached its last phoneme."""
+        aligners = self.aligners or [None] * len(active)
+        done = np.array([a is None or a.done for a in aligners])
+        quiet = np.array([a is not None and a.done and a.quiet_frames() >= QUIET_FRAMES for a in aligners])
+        progress = np.array([a.consumed if a is not None else 0 for a in aligners])
+        if self.refused is None:
+            self.refused, self.progress_then = np.full(len(active), -1), np.zeros(len(active), np.int64)
+        head, ready = stop_logits > 0, done | (index >= patience)
+        self.refused[(self.refused >= 0) & (progress > self.progress_then)] = -1  # it moved on: re-arm
+        refuse = head & ~ready & active & (self.refused < 0) & (index > 0)
+        self.refused[refuse], self.progress_then[refuse] = index, progress[refuse]
+        stalled = (self.refused >= 0) & (index - self.refused >= STALL_FRAMES)
+        stop = ((head & ready) | (done & quiet) | stalled) & (index > 0) & active
         guard = (index >= limits) & active & ~stop
         self.stopped |= stop
         self.guarded |= guard
@@ -199,9 +215,7 @@ class EngineCore:
         state = state if state is not None else StopState.empty(b)
         state.aligners = aligners
         for i in range(int(limits.max())):
-            done = np.array([a is None or a.done for a in aligners])
-            quiet = np.array([a is not None and a.done and a.quiet_frames() >= QUIET_FRAMES for a in aligners])
-            active = state.update(self.stop_logits()[:b], i, limits, active, done, quiet, patience)
+            active = state.update(self.stop_logits()[:b], i, limits, patience, active)
             if not active.any():
                 return
             z = self.sample(noise, steps, guidance_scale)  # (B, D)

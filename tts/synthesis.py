@@ -26,7 +26,7 @@ from latentlm_common.errors import InputError
 from tts.alignment import Alignment
 from tts.inference import EngineCore, SpeechRequest, StopState
 from tts.text import Chunk, PhonemeTokenizer, split_text, text_to_ids
-from tts.text.words import symbol_words
+from tts.text.words import symbol_words, written_words
 
 DEFAULT_GUIDANCE_SCALE = 2.0  # CFG 2 doubled content accuracy over 1 in the design prototype
 DEFAULT_STEPS = 10
@@ -151,20 +151,42 @@ def make_requests(
     ]  # fmt: skip
 
 
-def timed_words(chunk: Chunk, alignment: Alignment | None, frame_rate: float, offset: float) -> list[Word]:
-    """The chunk's words with the times of their phonemes' CTC spans; a word none of whose
-    phonemes was reached is left out. CTC step t of position p (p = 0: the token before the first
-    frame) describes frame p, which ends at p / frame_rate."""
+def timed_words(chunk: Chunk, alignment: Alignment | None, frame_rate: float, offset: float) -> list[Word | None]:
+    """Each of the chunk's (normalized) words with the times of its phonemes' CTC spans; None for
+    a word none of whose phonemes was reached. CTC step t of position p (p = 0: the token before
+    the first frame) describes frame p, which ends at p / frame_rate."""
+    words = chunk.text.split()
     if alignment is None:
-        return []
-    words, owner = chunk.text.split(), symbol_words(chunk.text.split(), chunk.phonemes)
+        return [None] * len(words)
+    owner = symbol_words(words, chunk.phonemes)
     k = alignment.steps_per_frame
     spans: dict[int, list[int]] = {}
     for label, span in enumerate(alignment.spans):
         if span is not None and owner[label] >= 0:
             spans.setdefault(owner[label], []).extend(span)
     seconds = lambda t: offset + max(0.0, (t / k - 1.0) / frame_rate)  # noqa: E731
-    return [Word(words[w], seconds(min(s)), seconds(max(s) + 1)) for w, s in sorted(spans.items())]
+    return [
+        Word(w, seconds(min(spans[i])), seconds(max(spans[i]) + 1)) if i in spans else None for i, w in enumerate(words)
+    ]
+
+
+def as_written(owners: list[tuple[str, int]] | None, timed: list[Word | None]) -> list[Word]:
+    """Timed normalized words regrouped into the words as written, `owners` being each normalized
+    word's written token (`tts.text.words.written_words`): "$3.50" is one word, from the start of
+    its first to the end of its last spoken word. Without owners, the normalized words themselves."""
+    if owners is None:
+        return [w for w in timed if w is not None]
+    out: list[Word] = []
+    last = None
+    for (token, j), w in zip(owners, timed):
+        if w is None:
+            continue
+        if j == last:
+            out[-1].end = w.end
+        else:
+            out.append(Word(token, w.start, w.end))
+        last = j
+    return out
 
 
 @dataclass
@@ -297,7 +319,10 @@ class Synthesizer:
             todo = [j for j in todo if takes[j].badness > 0]
             if not todo:
                 break
-        return [self._join([(c, takes[j]) for j, (t, _, c) in enumerate(flat) if t == i]) for i in range(len(texts))]
+        return [
+            self._join(text, [(c, takes[j]) for j, (t, _, c) in enumerate(flat) if t == i])
+            for i, text in enumerate(texts)
+        ]
 
     def _takes(self, chunks: list[Chunk], noise: list, voice: Voice | None, steps: int, guidance_scale: float):
         """One `Take` per chunk, generated `max_batch` at a time."""
@@ -317,8 +342,9 @@ class Synthesizer:
             return np.zeros(0, np.float32)
         return self._decode_all(np.concatenate([prefix, latents]))[len(prefix) * self.hop :]
 
-    def _join(self, parts: list[tuple[Chunk, Take]]) -> Audio:
-        """The chunks' audio with pauses between them, their timed words and their flags."""
+    def _join(self, text: str, parts: list[tuple[Chunk, Take]]) -> Audio:
+        """The chunks of `text`: their audio with pauses between them, their timed words (as
+        written) and their flags."""
         frame_rate, pause = self.sample_rate / self.hop, self.settings.pause_seconds
         words, flags, offset = [], [], 0.0
         for chunk, take in parts:
@@ -326,7 +352,8 @@ class Synthesizer:
             flags += [f for f in (take.alignment.flags if take.alignment else []) if f not in flags]
             offset += len(take.samples) / self.sample_rate + pause
         audio = join_with_pauses([take.samples for _, take in parts], self.sample_rate, pause)
-        return Audio(audio, self.sample_rate, any(take.guard for _, take in parts), words, flags)
+        owners = written_words(text, [w for chunk, _ in parts for w in chunk.text.split()])
+        return Audio(audio, self.sample_rate, any(take.guard for _, take in parts), as_written(owners, words), flags)
 
     def stream(
         self,
@@ -350,6 +377,7 @@ class Synthesizer:
         chunks = self._chunks(text)
         noise = self._noise(self._seed(seed), len(chunks))
         offset, pause = 0.0, np.zeros(int(self.settings.pause_seconds * self.sample_rate), dtype=np.float32)
+        owners, first = written_words(text, [w for c in chunks for w in c.text.split()]), 0
         for i, (chunk, source) in enumerate(zip(chunks, noise)):
             if i:
                 offset += len(pause) / self.sample_rate
@@ -360,7 +388,10 @@ class Synthesizer:
                 yield (samples, []) if with_words else samples
             if with_words:
                 alignment = state.aligners[0].finish() if state.aligners and state.aligners[0] else None
-                yield np.zeros(0, np.float32), timed_words(chunk, alignment, self.sample_rate / self.hop, start)
+                timed = timed_words(chunk, alignment, self.sample_rate / self.hop, start)
+                mine = owners[first : first + len(timed)] if owners else None
+                first += len(timed)
+                yield np.zeros(0, np.float32), as_written(mine, timed)
 
     def _stream_chunk(self, chunk, source, steps, guidance_scale, voice: Voice | None, frames_per_chunk, state):
         decode, size = self._stream_decoder(), max(1, int(frames_per_chunk))

@@ -1,4 +1,6 @@
-"""Which word of a chunk's text each symbol of its phoneme string belongs to (for word timestamps).
+"""Word timestamps need two maps: which word of a chunk's text each symbol of its phoneme string
+belongs to (`symbol_words`), and which word as the user wrote it each normalized word comes from
+(`written_words`: "$3.50" -> "three dollars and fifty cents" is one written word).
 
 espeak-ng joins some words when it reads a sentence ("on the" -> "ɔnðə") and reads a word in
 context a little differently from alone, so a chunk's phoneme string is not a plain join of its
@@ -13,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tts.text.g2p import phonemize
+from tts.text.normalize import normalize
 from tts.text.tokenizer import DIACRITICS, LETTERS
 
 SOUNDS = frozenset(LETTERS + DIACRITICS)
@@ -58,3 +61,15 @@ def _align(hyp: list[str], ref: list[str]) -> list[int | None]:
         else:
             j -= 1
     return out
+
+
+def written_words(text: str, normalized: list[str]) -> list[tuple[str, int]] | None:
+    """Per normalized word, (the written token it comes from, that token's index); None when they
+    cannot be matched. Each whitespace-separated token of `text` is normalized alone, and when
+    the word counts add up to `normalized`'s, the words are handed out in order. (A token can read
+    differently alone than in its sentence, "Dr." or "a.m.", but not with another word count,
+    except in rules that span tokens, such as some dates: those texts keep normalized words.)"""
+    owners = []
+    for j, token in enumerate(text.split()):
+        owners += [(token, j)] * len(normalize(token).split())
+    return owners if len(owners) == len(normalized) else None
