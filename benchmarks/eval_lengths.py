@@ -3,7 +3,8 @@
     python benchmarks/eval_lengths.py exp/eval/before exp/eval/after [--asr moonshine --sim resemblyzer]
 
 Reads the per-utterance scores `latentlm-tts eval` wrote in each run directory
-(scores_<asr>_<sim>.csv, the ground truth scored in the same run) and prints, per setting and
+(scores_<asr>_<sim>.csv; the ground truth's rows come from the same run, or from `--truth RUN` for
+runs made with --no-ground-truth on the same item lists) and prints, per setting and
 system: WER (%), the share of items longer than 1.5x their ground truth ("too long": speech
 that runs on past its text) and the share with fewer words recognised than the text has ("cut
 short"). Lengths are the scored speech's, so in setting B both sides exclude the prompt.
@@ -27,9 +28,10 @@ def rows(run: Path, asr: str, sim: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def summary(run: Path, asr: str, sim: str) -> list[str]:
+def summary(run: Path, asr: str, sim: str, truth_run: Path | None = None) -> list[str]:
     scores = rows(run, asr, sim)
-    truth = {(r["setting"], r["id"]): float(r["seconds"]) for r in scores if r["system"] == "ground truth"}
+    truth_rows = scores + (rows(truth_run, asr, sim) if truth_run else [])
+    truth = {(r["setting"], r["id"]): float(r["seconds"]) for r in truth_rows if r["system"] == "ground truth"}
     groups = defaultdict(list)
     for r in scores:
         groups[(r["setting"], r["system"])].append(r)
@@ -53,11 +55,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("runs", nargs="+", type=Path, help="`latentlm-tts eval --out` directories")
     p.add_argument("--asr", default="moonshine")
     p.add_argument("--sim", default="resemblyzer")
+    p.add_argument("--truth", type=Path, help="a run whose ground-truth rows serve runs scored without them")
     args = p.parse_args(argv)
     print(f"| run | setting | system | items | WER % | longer than {TOO_LONG}x GT % | cut short % |")
     print("|---|---|---|---|---|---|---|")
     for run in args.runs:
-        print("\n".join(summary(run, args.asr, args.sim)))
+        print("\n".join(summary(run, args.asr, args.sim, args.truth)))
 
 
 if __name__ == "__main__":
