@@ -21,7 +21,8 @@ bias and returns raw latents). `EngineCore` runs the frame loop against four bac
   its stop logit is positive and, for an aligned request, its speech has reached the last
   phoneme (or i is past PATIENCE_FACTOR times the expected length: the stop head alone decides
   again); an aligned request also ends once it has reached the last phoneme and QUIET_FRAMES
-  frames have been silence. A stop the alignment refused is granted after all when the speech
+  frames have been silence, and at the latest TAIL_FRAMES frames after it reached it (no
+  run-on past the text). A stop the alignment refused is granted after all when the speech
   gets no phoneme further within STALL_FRAMES frames (it stalls or babbles; the result is then
   flagged "never reached"). Last resort: the length guard,
       ceil(GUARD_FACTOR * N * r) + GUARD_MARGIN - P   frames (and at least GUARD_MARGIN),
@@ -51,6 +52,7 @@ GUARD_MARGIN = 15  # frames: one second at 15 Hz
 PATIENCE_FACTOR = 1.5  # x expected frames (N * r): after that the stop head no longer waits for the text
 QUIET_FRAMES = 8  # frames of CTC blank after the last phoneme that end a request without the stop head
 STALL_FRAMES = 8  # frames without progress after a refused stop that grant it after all
+TAIL_FRAMES = 4  # frames after the last phoneme is reached by which a request ends at the latest
 Array = Any  # a backend's array type: torch.Tensor or np.ndarray
 
 
@@ -80,6 +82,7 @@ class StopState:
     guarded: np.ndarray  # (B,) bool: ended by the length guard
 
     aligners: list = field(default_factory=list)  # per request: its CTCAligner or None
+    done_at: np.ndarray | None = None  # (B,) frame at which the speech reached the last phoneme, -1 before
     refused: np.ndarray | None = None  # (B,) frame of a stop the alignment refused, -1 for none
     progress_then: np.ndarray | None = None  # (B,) phonemes the speech had reached at that refusal
 
@@ -99,12 +102,16 @@ class StopState:
         progress = np.array([a.consumed if a is not None else 0 for a in aligners])
         if self.refused is None:
             self.refused, self.progress_then = np.full(len(active), -1), np.zeros(len(active), np.int64)
+            self.done_at = np.full(len(active), -1)
+        aligned = np.array([a is not None for a in aligners])
+        self.done_at[done & aligned & (self.done_at < 0)] = index
+        tail = (self.done_at >= 0) & (index - self.done_at >= TAIL_FRAMES)  # said the text: no run-on
         head, ready = stop_logits > 0, done | (index >= patience)
         self.refused[(self.refused >= 0) & (progress > self.progress_then)] = -1  # it moved on: re-arm
         refuse = head & ~ready & active & (self.refused < 0) & (index > 0)
         self.refused[refuse], self.progress_then[refuse] = index, progress[refuse]
         stalled = (self.refused >= 0) & (index - self.refused >= STALL_FRAMES)
-        stop = ((head & ready) | (done & quiet) | stalled) & (index > 0) & active
+        stop = ((head & ready) | (done & quiet) | stalled | tail) & (index > 0) & active
         guard = (index >= limits) & active & ~stop
         self.stopped |= stop
         self.guarded |= guard

@@ -42,6 +42,7 @@ def register(subparsers) -> None:
     p.add_argument("--guidance-scale", "--cfg-scale", dest="guidance_scale", type=float, default=None)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--retries", type=int, default=0, help="resample chunks the alignment flags (see `say --retries`)")
     p.add_argument("--no-ground-truth", dest="ground_truth", action="store_false")
     p.set_defaults(func=run)
 
@@ -93,5 +94,7 @@ def synthesize(args: argparse.Namespace, lists: dict) -> dict[str, Path]:
 
         tts = TTS.from_pretrained(args.ckpt)
     for setting, items in lists.items():
-        synthesize_items(tts, items, args.out / setting, args.guidance_scale, args.steps, args.seed)
+        synthesize_items(
+            tts, items, args.out / setting, args.guidance_scale, args.steps, args.seed, retries=args.retries
+        )
     return {s: args.out / s for s in lists}

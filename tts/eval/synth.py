@@ -29,11 +29,12 @@ def synthesize_items(
     steps: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    retries: int = 0,
 ) -> dict[str, int]:
     """Write out_dir/<id>.wav for every item; returns the counts of files written, kept from an
     earlier run, failed (the prompt was refused) and ended by the length guard."""
     guidance_scale, steps = tts.resolve_settings(guidance_scale, steps)  # InputError here, not once per item
-    options = {"guidance_scale": guidance_scale, "steps": steps}
+    options = {"guidance_scale": guidance_scale, "steps": steps, "retries": retries}
 
     def make(n: int, item: TestItem):
         prompt = item.prompt.load(tts.sample_rate)
