@@ -42,6 +42,7 @@ import torch
 from latentlm_common.files import atomic_write
 from vae_audio.config import VAE_PRESETS
 from vae_audio.data import AudioSource, CropDataset
+from vae_audio.head_apnet import RECOMMENDED_LOSS
 from vae_audio.metrics import MelDistance, pesq_wb, spaced, stoi
 from vae_audio.model import SigmaVAE
 
@@ -50,6 +51,10 @@ log = logging.getLogger("codec_bakeoff")
 # name -> VAEConfig overrides (`--set KEY=JSON` of vae_audio.train) on top of the preset
 CANDIDATES: dict[str, dict] = {
     "istft": {},  # (a) today's decoder: ConvNeXt + Vocos-style iSTFT head
+    # (b) phase-explicit iSTFT head, amplitude/phase/consistency losses (vae_audio/head_apnet.py)
+    "apnet": {"head": "apnet", "loss": dict(RECOMMENDED_LOSS)},
+    # (c) harmonic-plus-noise source-filter head, F0 supervised by pyworld (vae_audio/head_hnm.py)
+    "hnm": {"head": "hnm", "loss": {"f0": 5.0, "voicing": 1.0}},
     # the same decoder on ground-truth log-mel frames (75 Hz, the preset's n_mels): no bottleneck
     "mel-ceiling": {"encoder": "mel", "sigma_c": 0.0, "loss": {"mu_l2": 0.0}},
 }

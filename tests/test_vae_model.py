@@ -57,7 +57,7 @@ def test_encoder_is_causal():
     assert (a[:, t // HOP :] - b[:, t // HOP :]).abs().amax(dim=(0, 2)).min() > 1e-4  # every later frame moves
 
 
-@pytest.mark.parametrize("head", ["istft", "upsample"])
+@pytest.mark.parametrize("head", ["istft", "upsample", "apnet", "hnm"])
 def test_decoder_is_causal(head):
     model = active_model(head)
     z = torch.randn(1, 12, D)
@@ -70,7 +70,7 @@ def test_decoder_is_causal(head):
     assert (a[:, k * HOP : (k + 1) * HOP] - b[:, k * HOP : (k + 1) * HOP]).abs().max() > 1e-5
 
 
-@pytest.mark.parametrize("head", ["istft", "upsample"])
+@pytest.mark.parametrize("head", ["istft", "upsample", "apnet"])
 def test_streaming_decode_equals_full_decode(head):
     model = active_model(head)
     z = torch.randn(2, 17, D)

@@ -35,6 +35,14 @@ class LossConfig:
     adversarial: float = 1.0  # generator's hinge-free LSGAN term, summed over discriminators
     feature_matching: float = 2.0  # L1 between discriminator features of real and decoded audio
     mu_l2: float = 1e-2  # σ-VAE regulariser: mean square of μ
+    # on a head's predicted spectra (head="apnet", vae_audio/head_apnet.py); 0 leaves them off
+    amplitude: float = 0.0  # log-amplitude MSE against the target's causal STFT
+    phase: float = 0.0  # anti-wrapping instantaneous phase + group delay + instantaneous frequency
+    real_imag: float = 0.0  # L1 on the real and imaginary parts of the spectrum
+    consistency: float = 0.0  # squared distance of the spectrum to the STFT of the head's own output
+    # on a head's predicted F0 (head="hnm", vae_audio/head_hnm.py), against pyworld's; 0 leaves them off
+    f0: float = 0.0  # L1 on ln F0 over voiced frames
+    voicing: float = 0.0  # BCE of the predicted voicing against pyworld's voiced/unvoiced decision
     warmup_steps: int = 2000  # reconstruction-only steps before the discriminators join
 
     @classmethod
@@ -62,10 +70,14 @@ class VAEConfig:
     dec_depth: int = 6  # ConvNeXt blocks at the frame rate
     kernel: int = 7  # depthwise causal conv width of every ConvNeXt block
     mlp_ratio: int = 4
-    head: str = "istft"  # "istft" or "upsample"
+    head: str = "istft"  # "istft", "upsample", "apnet" (vae_audio/head_apnet.py) or "hnm" (vae_audio/head_hnm.py)
     encoder: str = "convnext"  # "mel": no encoder, the causal log-mel frames are the latents (a bake-off ceiling)
     istft_n_fft: int = 1280  # iSTFT window; the hop is frame_hop
     upsample_strides: tuple[int, ...] = (8, 8, 5)  # "upsample" head; product == frame_hop
+    hnm_harmonics: int = 64  # "hnm" head: harmonic sinusoids (those above Nyquist are dropped)
+    hnm_noise_bands: int = 32  # "hnm" head: linearly spaced bands of the filtered noise
+    hnm_f0_min: float = 50.0  # "hnm" head: F0 range in Hz (a sigmoid on ln F0), also pyworld's search range
+    hnm_f0_max: float = 600.0
     sigma_c: float = 0.5  # σ = N(0, 1) · sigma_c / 0.8, one draw per example
     disc_channels: int = 16  # base width of both discriminators
     mpd_periods: tuple[int, ...] = (2, 3, 5, 7, 11)

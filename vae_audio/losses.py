@@ -1,4 +1,5 @@
-"""σ-VAE training losses: multi-scale mel L1, multi-resolution STFT, LSGAN and feature matching.
+"""σ-VAE training losses: multi-scale mel L1, multi-resolution STFT, LSGAN and feature matching, plus
+the terms on a spectral head's predicted spectra (`vae_audio.head_apnet.spectral_losses`).
 
 All spectral terms are computed in float32 whatever the autocast dtype.
 """
@@ -13,6 +14,8 @@ import torch.nn.functional as F
 
 from vae_audio.config import LossConfig
 from vae_audio.discriminators import DiscOutput
+from vae_audio.head_apnet import Spectra, spectral_losses
+from vae_audio.head_hnm import F0Loss, F0Prediction
 from vae_audio.spectral import MelSpectrogram, stft_magnitude
 
 MEL_WINDOWS = (64, 128, 256, 512, 1024, 2048)  # hop = window / 4
@@ -73,14 +76,31 @@ def feature_matching_loss(real: list[DiscOutput], fake: list[DiscOutput]) -> tor
 class GeneratorLoss(nn.Module):
     """Weighted sum of the generator's terms; returns (total, {name: value}) for logging."""
 
-    def __init__(self, sample_rate: int, weights: LossConfig):
+    def __init__(self, sample_rate: int, weights: LossConfig, f0_loss: F0Loss | None = None):
         super().__init__()
         self.w = weights
         self.mel = MultiScaleMelLoss(sample_rate)
         self.stft = MultiResolutionSTFTLoss()
+        self.f0_loss = f0_loss  # head="hnm": F0 and voicing against pyworld (`head_hnm.f0_loss_for`)
 
-    def forward(self, x_hat, x, mu, real: list[DiscOutput] | None = None, fake: list[DiscOutput] | None = None):
+    def forward(
+        self,
+        x_hat,
+        x,
+        mu,
+        real: list[DiscOutput] | None = None,
+        fake: list[DiscOutput] | None = None,
+        spectra: Spectra | None = None,
+        f0: F0Prediction | None = None,
+    ):
+        """`spectra`: a spectral head's prediction (`VAEOutput.spectra`); its terms are computed when given
+        and one of their weights is non-zero."""
         terms = {"mel": self.mel(x_hat, x), "stft": self.stft(x_hat, x), "mu_l2": mu.float().square().mean()}
+        w = self.w
+        if spectra is not None and (w.amplitude or w.phase or w.real_imag or w.consistency):
+            terms.update(spectral_losses(spectra, x_hat, x))
+        if f0 is not None and self.f0_loss is not None:  # `f0`: head="hnm"'s prediction (`VAEOutput.f0`)
+            terms.update(self.f0_loss(f0, x))
         if fake is not None:
             terms["adv"] = adversarial_loss(fake)
             terms["fm"] = feature_matching_loss(real, fake)
@@ -90,6 +110,12 @@ class GeneratorLoss(nn.Module):
             "mu_l2": self.w.mu_l2,
             "adv": self.w.adversarial,
             "fm": self.w.feature_matching,
+            "amplitude": self.w.amplitude,
+            "phase": self.w.phase,
+            "real_imag": self.w.real_imag,
+            "consistency": self.w.consistency,
+            "f0": self.w.f0,
+            "voicing": self.w.voicing,
         }
         total = sum(weights[k] * v for k, v in terms.items())
         return total, {k: float(v.detach()) for k, v in terms.items()}

@@ -18,6 +18,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vae_audio.config import VAE_PRESETS, VAEConfig
+from vae_audio.head_apnet import APNetHead, Spectra
+from vae_audio.head_hnm import F0Prediction, HNMHead
 from vae_audio.modules import CausalConv1d, ConvNeXtBlock, ISTFTHead, UpsampleHead
 from vae_audio.spectral import CausalLogMel
 
@@ -84,11 +86,23 @@ class Decoder(nn.Module):
         elif cfg.head == "upsample":
             assert math.prod(cfg.upsample_strides) == cfg.frame_hop, "upsample_strides must multiply to frame_hop"
             self.head = UpsampleHead(cfg.dec_dim, cfg.upsample_strides, cfg.kernel)
+        elif cfg.head == "apnet":
+            self.head = APNetHead(cfg.dec_dim, cfg.istft_n_fft, cfg.frame_hop)
+        elif cfg.head == "hnm":
+            self.head = HNMHead(cfg)
         else:
-            raise ValueError(f"unknown decoder head {cfg.head!r}; use 'istft' or 'upsample'")
+            raise ValueError(f"unknown decoder head {cfg.head!r}; use 'istft', 'upsample', 'apnet' or 'hnm'")
 
     def forward(self, z: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         return self.head(self.features(z, cache), cache)
+
+    def forward_with_spectra(self, z: torch.Tensor) -> tuple[torch.Tensor, Spectra | None]:
+        """(B, T, latent_dim) -> audio (B, T * hop) and, from a head that predicts spectra ("apnet"), those
+        spectra for its losses; None from other heads."""
+        x = self.features(z)
+        if isinstance(self.head, APNetHead):
+            return self.head.forward_with_spectra(x)
+        return self.head(x), None
 
     def features(self, z: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         """(B, T, latent_dim) -> (B, dec_dim, 5T) frames before the head (the ONNX export has its own iSTFT)."""
@@ -105,6 +119,8 @@ class VAEOutput:
     audio: torch.Tensor  # (B, T * hop) decoded from the noisy latents z
     mu: torch.Tensor  # (B, T, D)
     z: torch.Tensor  # (B, T, D) = mu + σ · ε
+    spectra: Spectra | None = None  # head="apnet": the predicted spectra behind `audio`, for the spectral losses
+    f0: F0Prediction | None = None  # head="hnm": the predicted F0 and voicing behind `audio`, for the F0 loss
 
 
 class SigmaVAE(nn.Module):
@@ -149,7 +165,11 @@ class SigmaVAE(nn.Module):
     def forward(self, audio: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
         mu = self.encode(audio)
         z = self.sample_latents(mu, generator)
-        return VAEOutput(audio=self.decode(z), mu=mu, z=z)
+        if isinstance(self.decoder.head, HNMHead):
+            x = self.decoder.features(z)
+            return VAEOutput(audio=self.decoder.head(x), mu=mu, z=z, f0=self.decoder.head.predict_f0(x))
+        audio_hat, spectra = self.decoder.forward_with_spectra(z)
+        return VAEOutput(audio=audio_hat, mu=mu, z=z, spectra=spectra)
 
     def stream_encoder(self, batch_size: int) -> StreamEncoder:
         return StreamEncoder(self.encoder, batch_size, self.config.audio.hop)

@@ -53,6 +53,20 @@ def overlap_add(frames: torch.Tensor, hop: int) -> torch.Tensor:
     return out.reshape(b, -1)
 
 
+def causal_istft(
+    spec: torch.Tensor, window: torch.Tensor, hop: int, envelope: float, overlap: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Complex spectra (B, T, n_fft // 2 + 1), frame t placed at [t * hop, t * hop + n_fft) -> the (B, T * hop)
+    samples they complete and the (B, n_fft - hop) overlap they leave for later frames. `overlap` is the
+    previous chunk's (streaming); `envelope` the flat overlap-added window² it divides by."""
+    frames = torch.fft.irfft(spec, n=window.shape[0]) * window  # (B, T, n_fft)
+    y = overlap_add(frames, hop) / envelope  # (B, (T - 1) * hop + n_fft)
+    if overlap is not None:
+        y = torch.cat([y[:, : overlap.shape[1]] + overlap, y[:, overlap.shape[1] :]], dim=1)
+    n_out = spec.shape[1] * hop
+    return y[:, :n_out], y[:, n_out:]
+
+
 class ISTFTHead(nn.Module):
     """Vocos-style head: per frame a magnitude and a phase, then a causal inverse STFT.
 
@@ -71,19 +85,19 @@ class ISTFTHead(nn.Module):
         # constant rather than the exact envelope lets the first 40 ms fade in instead of blowing up.
         self.envelope = float(self.window.square().sum()) / hop
 
+    def spectrum(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, T) -> real and imaginary parts (B, T, F) of each frame's spectrum (also the ONNX path)."""
+        log_mag, phase = self.proj(x.transpose(1, 2).float()).chunk(2, dim=-1)  # (B, T, F) each
+        mag = torch.exp(log_mag).clamp(max=100.0)
+        return mag * torch.cos(phase), mag * torch.sin(phase)
+
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        n_out = x.shape[-1] * self.hop
         with torch.autocast(x.device.type, enabled=False):
-            log_mag, phase = self.proj(x.transpose(1, 2).float()).chunk(2, dim=-1)  # (B, T, F) each
-            spec = torch.polar(torch.exp(log_mag).clamp(max=100.0), phase)
-            frames = torch.fft.irfft(spec, n=self.n_fft) * self.window  # (B, T, n_fft)
-            y = overlap_add(frames, self.hop) / self.envelope  # (B, (T - 1) * hop + n_fft)
-        if cache is not None:  # add the overlap left over from the previous chunk, keep the new one
-            prev = cache.get(self)
-            if prev is not None:
-                y = torch.cat([y[:, : prev.shape[1]] + prev, y[:, prev.shape[1] :]], dim=1)
-            cache[self] = y[:, n_out:]
-        return y[:, :n_out]
+            prev = None if cache is None else cache.get(self)
+            audio, overlap = causal_istft(torch.complex(*self.spectrum(x)), self.window, self.hop, self.envelope, prev)
+        if cache is not None:  # the overlap left for the next chunk
+            cache[self] = overlap
+        return audio
 
 
 class UpsampleHead(nn.Module):

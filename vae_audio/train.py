@@ -32,6 +32,7 @@ from vae_audio.checkpoint import WEIGHTS_NAME, load_training_state, read_config,
 from vae_audio.config import VAE_PRESETS, VAEConfig
 from vae_audio.data import AudioSource, CropDataset, StepBatchSampler
 from vae_audio.discriminators import DiscOutput, Discriminators
+from vae_audio.head_hnm import f0_loss_for
 from vae_audio.losses import GeneratorLoss, discriminator_loss
 from vae_audio.model import SigmaVAE
 
@@ -56,7 +57,7 @@ class Trainer:
         if args.freeze_encoder:
             self.model.encoder.requires_grad_(False)
         self.disc = Discriminators(config).to(d.device)
-        self.loss = GeneratorLoss(config.audio.sample_rate, config.loss).to(d.device)
+        self.loss = GeneratorLoss(config.audio.sample_rate, config.loss, f0_loss_for(config)).to(d.device)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.opt_g = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.8, 0.99))
         self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=args.lr, betas=(0.8, 0.99))
@@ -90,7 +91,7 @@ class Trainer:
         logs = self._disc_step(x, out.audio.detach()) if gan else {}
         with self.autocast():
             real, fake = self._disc_features(x, out.audio) if gan else (None, None)
-        total, terms = self.loss(out.audio.float(), x, out.mu, real, fake)  # float32: spectra and logs
+        total, terms = self.loss(out.audio.float(), x, out.mu, real, fake, out.spectra, out.f0)  # float32
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
         terms["grad_norm_g"] = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.clip_g))

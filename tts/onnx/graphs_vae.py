@@ -13,8 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vae_audio.head_apnet import APNetHead
+from vae_audio.head_hnm import HNMHead
 from vae_audio.model import SigmaVAE
 from vae_audio.modules import CausalConv1d, ISTFTHead
+
+SPECTRAL_HEADS = (ISTFTHead, APNetHead)  # heads that end in the causal inverse STFT (`ISTFTGraph`)
 
 
 def _dft_angles(n_fft: int) -> torch.Tensor:
@@ -53,17 +57,20 @@ def decoder_state_shapes(vae: SigmaVAE) -> list[list[int]]:
     """Per-example shapes of the decoder's streaming states: conv contexts (C, k), then the iSTFT overlap."""
     shapes = [[conv.in_channels, conv.context] for conv in decoder_convs(vae)]
     head = vae.decoder.head
-    if isinstance(head, ISTFTHead):
+    if isinstance(head, SPECTRAL_HEADS):
         shapes.append([head.n_fft - head.hop])
+    if isinstance(head, HNMHead):  # previous frame's controls, running phase, noise-table position
+        shapes.extend(head.state_shapes())
     return shapes
 
 
 class ISTFTGraph(nn.Module):
-    """The causal inverse STFT of `ISTFTHead` with real DFT matrices and overlap-add by shifted sums."""
+    """A spectral head (`ISTFTHead`, `APNetHead`): its own real-valued `spectrum`, then the causal inverse
+    STFT with real DFT matrices and overlap-add by shifted sums."""
 
-    def __init__(self, head: ISTFTHead):
+    def __init__(self, head: ISTFTHead | APNetHead):
         super().__init__()
-        self.proj, self.n_fft, self.hop, self.envelope = head.proj, head.n_fft, head.hop, head.envelope
+        self.head, self.n_fft, self.hop, self.envelope = head, head.n_fft, head.hop, head.envelope
         angles = _dft_angles(head.n_fft)
         weight = torch.full((head.n_fft // 2 + 1, 1), 2.0, dtype=torch.float64)
         weight[0] = weight[-1] = 1.0  # irfft counts DC and Nyquist once and ignores their imaginary parts
@@ -73,9 +80,8 @@ class ISTFTGraph(nn.Module):
 
     def forward(self, x: torch.Tensor, overlap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, C, T) frames, overlap (B, n_fft - hop) -> samples (B, T * hop), new overlap."""
-        log_mag, phase = self.proj(x.transpose(1, 2)).chunk(2, dim=-1)  # (B, T, F) each
-        mag = torch.exp(log_mag).clamp(max=100.0)
-        frames = (mag * torch.cos(phase)) @ self.real_basis + (mag * torch.sin(phase)) @ self.imag_basis
+        re, im = self.head.spectrum(x)  # (B, T, F) each
+        frames = re @ self.real_basis + im @ self.imag_basis
         b, t, _ = frames.shape
         r = self.n_fft // self.hop
         parts = frames.reshape(b, t, r, self.hop)
@@ -96,11 +102,14 @@ class DecoderGraph(nn.Module):
         super().__init__()
         self.decoder = vae.decoder
         self.convs = decoder_convs(vae)
-        self.istft = ISTFTGraph(vae.decoder.head) if isinstance(vae.decoder.head, ISTFTHead) else None
+        self.istft = ISTFTGraph(vae.decoder.head) if isinstance(vae.decoder.head, SPECTRAL_HEADS) else None
 
     def forward(self, latents: torch.Tensor, *states: torch.Tensor):
         cache = dict(zip(self.convs, states))  # the modules' own streaming cache, filled from the inputs
         x = self.decoder.features(latents, cache)
+        if isinstance(self.decoder.head, HNMHead):  # harmonic-plus-noise: the head's own `step`, state in and out
+            audio, *head_states = self.decoder.head.step(x, *states[len(self.convs) :])
+            return (audio, *(cache[c] for c in self.convs), *head_states)
         if self.istft is None:  # transposed-conv head: its causal convs carry the only state
             audio = self.decoder.head(x, cache)
             return (audio, *(cache[c] for c in self.convs))
