@@ -22,7 +22,8 @@ bias and returns raw latents). `EngineCore` runs the frame loop against four bac
   phoneme (or i is past PATIENCE_FACTOR times the expected length: the stop head alone decides
   again); an aligned request also ends once it has reached the last phoneme and QUIET_FRAMES
   frames have been silence, and at the latest TAIL_FRAMES frames after it reached it (no
-  run-on past the text). A stop the alignment refused is granted after all when the speech
+  run-on past the text), and one that has not reached it by OVERRUN_FACTOR times the expected
+  length ends there (flagged "never reached"). A stop the alignment refused is granted after all when the speech
   gets no phoneme further within STALL_FRAMES frames (it stalls or babbles; the result is then
   flagged "never reached"). Last resort: the length guard,
       ceil(GUARD_FACTOR * N * r) + GUARD_MARGIN - P   frames (and at least GUARD_MARGIN),
@@ -49,9 +50,10 @@ log = logging.getLogger(__name__)
 
 GUARD_FACTOR = 2.0
 GUARD_MARGIN = 15  # frames: one second at 15 Hz
-PATIENCE_FACTOR = 1.5  # x expected frames (N * r): after that the stop head no longer waits for the text
+PATIENCE_FACTOR = 1.25  # x expected frames (N * r): after that the stop head no longer waits for the text
+OVERRUN_FACTOR = 1.5  # x expected frames: an aligned request that has not reached its text by then ends
 QUIET_FRAMES = 8  # frames of CTC blank after the last phoneme that end a request without the stop head
-STALL_FRAMES = 8  # frames without progress after a refused stop that grant it after all
+STALL_FRAMES = 6  # frames without progress after a refused stop that grant it after all
 TAIL_FRAMES = 4  # frames after the last phoneme is reached by which a request ends at the latest
 Array = Any  # a backend's array type: torch.Tensor or np.ndarray
 
@@ -106,12 +108,13 @@ class StopState:
         aligned = np.array([a is not None for a in aligners])
         self.done_at[done & aligned & (self.done_at < 0)] = index
         tail = (self.done_at >= 0) & (index - self.done_at >= TAIL_FRAMES)  # said the text: no run-on
+        overrun = aligned & ~done & (index >= np.ceil(patience * OVERRUN_FACTOR / PATIENCE_FACTOR))
         head, ready = stop_logits > 0, done | (index >= patience)
         self.refused[(self.refused >= 0) & (progress > self.progress_then)] = -1  # it moved on: re-arm
         refuse = head & ~ready & active & (self.refused < 0) & (index > 0)
         self.refused[refuse], self.progress_then[refuse] = index, progress[refuse]
         stalled = (self.refused >= 0) & (index - self.refused >= STALL_FRAMES)
-        stop = ((head & ready) | (done & quiet) | stalled | tail) & (index > 0) & active
+        stop = ((head & ready) | (done & quiet) | stalled | tail | overrun) & (index > 0) & active
         guard = (index >= limits) & active & ~stop
         self.stopped |= stop
         self.guarded |= guard
