@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 
 def tone(seconds: float, sr: int, freq: float = 220.0, amp: float = 0.3) -> np.ndarray:
@@ -24,3 +25,12 @@ def tiny_corpus(tmp_path_factory):
     from recipes.synthetic.tiny import build_tiny_corpus
 
     return build_tiny_corpus(tmp_path_factory.mktemp("tiny_corpus") / "corpus", seed=0)
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (deterministic sums, and training tests measure like CI)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

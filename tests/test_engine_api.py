@@ -54,14 +54,16 @@ def voice_file(tmp_path, seconds, amp=0.3):
     return path
 
 
-def test_synthesize_is_seeded_and_reports_the_guard(tts, tmp_path):
+def test_synthesize_is_seeded_and_reports_unfinished_speech(tts, tmp_path):
+    """The tiny model's stop head never fires and its CTC head is random: the alignment stops the
+    chunk at 1.5x its expected length (before the length guard) and flags it."""
     voice = voice_file(tmp_path, 2.0)
     a = tts.synthesize("Hi there.", voice=voice, seed=3, steps=2)
     b = tts.synthesize("Hi there.", voice=voice, seed=3, steps=2)
     c = tts.synthesize("Hi there.", voice=voice, seed=4, steps=2)
     assert isinstance(a, Audio) and a.sample_rate == SR and a.samples.dtype == np.float32
     assert np.array_equal(a.samples, b.samples) and not np.allclose(a.samples, c.samples)
-    assert a.length_guard_hit and len(a.samples) % tts.audio_config.hop == 0
+    assert a.flags and not a.length_guard_hit and len(a.samples) % tts.audio_config.hop == 0
 
 
 def test_batch_equals_single_and_stream_equals_synthesize(tts, tmp_path):
@@ -111,7 +113,7 @@ def test_say_writes_a_wav(ckpt, tmp_path, capsys):
     assert code == 0
     audio, sr = sf.read(out)
     assert sr == SR and len(audio) > SR // 2 and np.isfinite(audio).all()
-    assert "length guard" in capsys.readouterr().out
+    assert any(flag in capsys.readouterr().out for flag in ("skipped", "repeated", "never reached"))
 
 
 @pytest.mark.parametrize(

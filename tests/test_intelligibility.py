@@ -7,9 +7,6 @@ text frontend, the engine, the sampler or the codec raises the WER above the shi
 
 from pathlib import Path
 
-import pytest
-import torch
-
 from tts.api import TTS
 from tts.eval.asr import load_asr
 from tts.eval.wer import wer
@@ -22,14 +19,6 @@ SENTENCES = [
 VOICES = ["demo/examples/voice1.wav", "demo/examples/voice2.wav"]
 SHIPPED_WER = 25.0  # % of the bundled default model on exactly this test (see its model card)
 MARGIN = 10.0  # percentage points: other CPUs may round differently, a real regression costs more
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_bundled_model_is_still_as_intelligible_as_shipped(one_thread):

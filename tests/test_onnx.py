@@ -126,9 +126,10 @@ def test_vae_graphs_match_torch_and_streaming_equals_full(torch_tts, onnx_tts):
     assert np.abs(full - ref).max() < TOL and np.abs(streamed - full).max() < 1e-5
 
 
-@pytest.mark.parametrize("head", ["istft", "apnet"])
-def test_vae_decoder_graph_of_each_spectral_head_matches_torch(head, tmp_path):
-    """The decoder graph alone, for a tiny σ-VAE with each iSTFT-ending head (opset 17: no complex, no atan2)."""
+# streamed vs full: the hnm head's running phase adds up float32 rounding of F0 (vae_audio/head_hnm.py)
+@pytest.mark.parametrize("head,streaming_tol", [("istft", 1e-5), ("apnet", 1e-5), ("hnm", 1e-3)])
+def test_vae_decoder_graph_of_each_head_matches_torch(head, streaming_tol, tmp_path):
+    """The decoder graph alone, for a tiny σ-VAE with each head (opset 17: no complex, no atan2)."""
     import onnxruntime as ort
 
     from tts.onnx.export import DEFAULT_OPSET, _export_graph, _vae_specs
@@ -145,7 +146,7 @@ def test_vae_decoder_graph_of_each_spectral_head_matches_torch(head, tmp_path):
     decoder = GraphStreamDecoder(session, shapes, 2)
     streamed = np.concatenate([decoder.push(z[:, i : i + k]) for i, k in ((0, 1), (1, 3), (4, 1), (5, 4))], axis=1)
     assert full.shape == ref.shape == streamed.shape and np.abs(ref).max() > 1e-2
-    assert np.abs(full - ref).max() < TOL and np.abs(streamed - full).max() < 1e-5
+    assert np.abs(full - ref).max() < TOL and np.abs(streamed - full).max() < streaming_tol
 
 
 def test_onnx_tts_audio_matches_torch_tts_for_the_same_noise(torch_tts, onnx_tts, tmp_path, monkeypatch):

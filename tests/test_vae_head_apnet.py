@@ -10,7 +10,6 @@ import pytest
 import soundfile as sf
 import torch
 from test_vae_model import SR, speechlike
-from test_vae_train import one_thread  # noqa: F401 (a fixture)
 
 from vae_audio import train
 from vae_audio.config import VAE_PRESETS

@@ -93,29 +93,6 @@ def test_streaming_decode_equals_full_decode():
     torch.testing.assert_close(torch.cat(chunks, dim=1), full, rtol=0, atol=1e-3 * peak)
 
 
-def test_onnx_decoder_graph_matches_torch(tmp_path):
-    import onnxruntime as ort
-
-    from tts.onnx.export import DEFAULT_OPSET, _export_graph, _vae_specs
-    from tts.onnx.graphs_vae import decoder_state_shapes
-    from tts.onnx.runtime import GraphStreamDecoder
-
-    vae = active_model("hnm")
-    _export_graph(_vae_specs(vae)[1], tmp_path / "decoder.onnx", DEFAULT_OPSET)
-    session = ort.InferenceSession(str(tmp_path / "decoder.onnx"), providers=["CPUExecutionProvider"])
-    z = np.random.default_rng(1).standard_normal((2, 9, D)).astype(np.float32)
-    with torch.no_grad():
-        ref = vae.decode(torch.from_numpy(z)).numpy()
-    shapes = decoder_state_shapes(vae)
-    full = GraphStreamDecoder(session, shapes, 2).push(z)
-    decoder = GraphStreamDecoder(session, shapes, 2)
-    streamed = np.concatenate([decoder.push(z[:, i : i + k]) for i, k in ((0, 1), (1, 3), (4, 1), (5, 4))], axis=1)
-    assert full.shape == ref.shape == streamed.shape and np.abs(ref).max() > 1e-2
-    assert np.abs(full - ref).max() < 1e-3 and np.abs(streamed - full).max() < 1e-3
-    phase = decoder.states[-2]  # the carried phase, float32 and reduced modulo 2π
-    assert phase.dtype == np.float32 and ((phase >= 0) & (phase < 2 * np.pi)).all()
-
-
 def test_f0_target_is_pyworld_f0_at_the_end_of_each_hop():
     t = np.arange(SR) / SR
     f0 = 100 + 200 * t  # a fast glide: 2.7 Hz per decoder frame
@@ -150,14 +127,6 @@ def corpus(tmp_path):
     for i in range(3):
         sf.write(tmp_path / "corpus" / f"utt{i}.wav", speechlike(2.0, seed=i), SR)
     return tmp_path / "corpus"
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_tiny_hnm_model_lowers_its_loss_in_30_steps(corpus, tmp_path, one_thread):

@@ -32,14 +32,6 @@ def reconstruction_mel(model: SigmaVAE, x: torch.Tensor) -> float:
         return float(MultiScaleMelLoss(SR)(model.decode(model.encode(x)), x))
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_tiny_model_halves_its_mel_loss_on_a_few_seconds_of_speech(corpus, tmp_path, one_thread):
     source = AudioSource(corpus, SR, -25.0)
     x = torch.stack([torch.from_numpy(source.load(i)) for i in range(len(source))])  # (3, 2 s)
