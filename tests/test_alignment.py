@@ -95,16 +95,16 @@ class Progress:
 def test_a_refused_stop_is_granted_when_the_speech_stalls_but_not_while_it_moves_on():
     from tts.inference import STALL_FRAMES, StopState
 
-    limits, patience = np.array([100, 100]), np.array([50, 50])
+    limits, expected = np.array([100, 100]), np.array([40.0, 40.0])
     state = StopState.empty(2)
     stalled, moving = Progress(3), Progress(3)
     state.aligners = [stalled, moving]
     active = np.ones(2, bool)
     for i in range(1, STALL_FRAMES + 2):
         moving.consumed += 1  # the second keeps getting further into the text
-        active = state.update(np.array([1.0, 1.0]), i, limits, patience, active)  # the stop head fires on both
+        active = state.update(np.array([1.0, 1.0]), i, limits, expected, active)  # the stop head fires on both
         if i <= STALL_FRAMES:
             assert active.all(), i  # refused: neither has reached its last phoneme
     assert active.tolist() == [False, True] and state.stopped.tolist() == [True, False]
     moving.done = True
-    assert not state.update(np.array([1.0, 1.0]), STALL_FRAMES + 2, limits, patience, active).any()
+    assert not state.update(np.array([1.0, 1.0]), STALL_FRAMES + 2, limits, expected, active).any()

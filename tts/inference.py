@@ -93,11 +93,11 @@ class StopState:
         return cls(np.zeros(n, bool), np.zeros(n, bool))
 
     def update(
-        self, stop_logits: np.ndarray, index: int, limits: np.ndarray, patience: np.ndarray, active: np.ndarray
+        self, stop_logits: np.ndarray, index: int, limits: np.ndarray, expected: np.ndarray, active: np.ndarray
     ) -> np.ndarray:
         """Record the requests that end before frame `index`; return the ones still active.
-        `patience`: frames after which the stop head alone decides. The rule is the module
-        docstring's; a request without an aligner counts as having reached its last phoneme."""
+        `expected`: each request's expected frames (N * r). The rule is the module docstring's;
+        a request without an aligner counts as having reached its last phoneme."""
         aligners = self.aligners or [None] * len(active)
         done = np.array([a is None or a.done for a in aligners])
         quiet = np.array([a is not None and a.done and a.quiet_frames() >= QUIET_FRAMES for a in aligners])
@@ -108,8 +108,8 @@ class StopState:
         aligned = np.array([a is not None for a in aligners])
         self.done_at[done & aligned & (self.done_at < 0)] = index
         tail = (self.done_at >= 0) & (index - self.done_at >= TAIL_FRAMES)  # said the text: no run-on
-        overrun = aligned & ~done & (index >= np.ceil(patience * OVERRUN_FACTOR / PATIENCE_FACTOR))
-        head, ready = stop_logits > 0, done | (index >= patience)
+        overrun = aligned & ~done & (index >= np.ceil(OVERRUN_FACTOR * expected))
+        head, ready = stop_logits > 0, done | (index >= np.ceil(PATIENCE_FACTOR * expected))
         self.refused[(self.refused >= 0) & (progress > self.progress_then)] = -1  # it moved on: re-arm
         refuse = head & ~ready & active & (self.refused < 0) & (index > 0)
         self.refused[refuse], self.progress_then[refuse] = index, progress[refuse]
@@ -140,12 +140,12 @@ def max_new_frames(req: SpeechRequest, default_rate: float) -> int:
     return max(math.ceil(GUARD_FACTOR * len(req.text) * rate) + GUARD_MARGIN - prompt, GUARD_MARGIN)
 
 
-def _patience(req: SpeechRequest, default_rate: float) -> int:
-    """Frames after which the stop head no longer waits for the alignment to reach the text's end."""
+def _expected_frames(req: SpeechRequest, default_rate: float) -> float:
+    """N * r for the phonemes the request is to speak (0 for one that is not aligned)."""
     if req.text is None or req.words is None:
-        return 0
+        return 0.0
     rate = default_rate if req.rate is None else req.rate
-    return math.ceil(PATIENCE_FACTOR * (len(req.text) - req.align_from) * rate)
+    return (len(req.text) - req.align_from) * rate
 
 
 def normalize(z, cfg: LMConfig):
@@ -216,7 +216,7 @@ class EngineCore:
             raise ValueError("give one noise source per request")
         b, guided = len(requests), guidance_scale != 1.0
         limits = np.array([max_new_frames(r, self.cfg.frames_per_phoneme) for r in requests])
-        patience = np.array([_patience(r, self.cfg.frames_per_phoneme) for r in requests])
+        expected = np.array([_expected_frames(r, self.cfg.frames_per_phoneme) for r in requests])
         batch = self._prefix(requests, guided)
         self.prefill(batch, batch.tokens.shape[1] + int(limits.max()) + 1)
         aligners = self._aligners(requests)
@@ -225,7 +225,7 @@ class EngineCore:
         state = state if state is not None else StopState.empty(b)
         state.aligners = aligners
         for i in range(int(limits.max())):
-            active = state.update(self.stop_logits()[:b], i, limits, patience, active)
+            active = state.update(self.stop_logits()[:b], i, limits, expected, active)
             if not active.any():
                 return
             z = self.sample(noise, steps, guidance_scale)  # (B, D)
