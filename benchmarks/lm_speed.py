@@ -26,17 +26,8 @@ from vae_audio.model import SigmaVAE
 
 
 def build_model(name: str, tok: PhonemeTokenizer) -> LatentLM:
-    ids = dict(
-        pad_id=tok.pad_id,
-        bos_id=tok.bos_id,
-        voice_id=tok.voice_id,
-        voice_end_id=tok.voice_end_id,
-        text_id=tok.text_id,
-        text_end_id=tok.text_end_id,
-        speech_id=tok.speech_id,
-    )
     torch.manual_seed(0)
-    model = LatentLM(preset(name, vocab_size=len(tok), **ids)).eval()
+    model = LatentLM(preset(name, **tok.lm_ids())).eval()
     with torch.no_grad():
         model.stop_head.bias.fill_(-1e4)  # never stop: fixed-length requests
     return model

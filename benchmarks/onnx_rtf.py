@@ -38,17 +38,8 @@ def build_checkpoint(out: Path, ckpt: str | None) -> Path:
         tts = TTS.from_pretrained(ckpt)
     else:
         tok = PhonemeTokenizer()
-        ids = dict(
-            pad_id=tok.pad_id,
-            bos_id=tok.bos_id,
-            voice_id=tok.voice_id,
-            voice_end_id=tok.voice_end_id,
-            text_id=tok.text_id,
-            text_end_id=tok.text_end_id,
-            speech_id=tok.speech_id,
-        )
         torch.manual_seed(0)
-        tts = TTS(LatentLM(preset("small", vocab_size=len(tok), **ids)), SigmaVAE.from_preset("small"), tok)
+        tts = TTS(LatentLM(preset("small", **tok.lm_ids())), SigmaVAE.from_preset("small"), tok)
     with torch.no_grad():
         tts.model.stop_head.bias.fill_(-1e4)
     tts.save_pretrained(out)

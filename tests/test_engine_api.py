@@ -24,17 +24,8 @@ SR = 24000
 def ckpt(tmp_path_factory):
     """A tiny LatentLM (stop head biased to end after a few frames) + tiny σ-VAE checkpoint."""
     tok = PhonemeTokenizer()
-    ids = dict(
-        pad_id=tok.pad_id,
-        bos_id=tok.bos_id,
-        voice_id=tok.voice_id,
-        voice_end_id=tok.voice_end_id,
-        text_id=tok.text_id,
-        text_end_id=tok.text_end_id,
-        speech_id=tok.speech_id,
-    )
     torch.manual_seed(0)
-    model = LatentLM(preset("tiny", vocab_size=len(tok), **ids))
+    model = LatentLM(preset("tiny", **tok.lm_ids()))
     with torch.no_grad():
         model.stop_head.weight.zero_()
         model.stop_head.bias.fill_(-50.0)  # never stops: the length guard ends every chunk

@@ -13,17 +13,8 @@ def make_tiny_checkpoint(path, seed: int = 0, stop_bias: float = -50.0):
     """Save a tiny LatentLM + tiny σ-VAE to `path`. The stop head is a constant `stop_bias`
     logit: the default never stops, so the length guard ends every utterance."""
     tok = PhonemeTokenizer()
-    ids = dict(
-        pad_id=tok.pad_id,
-        bos_id=tok.bos_id,
-        voice_id=tok.voice_id,
-        voice_end_id=tok.voice_end_id,
-        text_id=tok.text_id,
-        text_end_id=tok.text_end_id,
-        speech_id=tok.speech_id,
-    )
     torch.manual_seed(seed)
-    model = LatentLM(preset("tiny", vocab_size=len(tok), **ids))
+    model = LatentLM(preset("tiny", **tok.lm_ids()))
     with torch.no_grad():
         model.stop_head.weight.zero_()
         model.stop_head.bias.fill_(stop_bias)

@@ -61,6 +61,11 @@ class PhonemeTokenizer:
                 log.warning("phoneme symbol %r (U+%04X) is not in the vocabulary; encoded as <unk>", ch, ord(ch))
         return ids
 
+    def lm_ids(self) -> dict[str, int]:
+        """The `LMConfig` fields this vocabulary decides: its size and the special tokens' ids."""
+        names = ("pad", "bos", "voice", "voice_end", "text", "text_end", "speech")
+        return {"vocab_size": len(self), **{f"{n}_id": getattr(self, f"{n}_id") for n in names}}
+
     def word_index(self, ids: list[int]) -> list[int]:
         """Per id, the index of the word it is a sound of (words are separated by the word boundary);
         -1 for the boundary, punctuation, stress and length marks, and special tokens."""
