@@ -60,6 +60,13 @@ class LMConfig:
         if self.dim % self.n_heads or self.n_heads % self.n_kv_heads:
             raise ValueError("dim must divide by n_heads and n_heads by n_kv_heads")
 
+    def normalize(self, z):
+        """Raw σ-VAE latents (numpy or torch) -> the LatentLM's input scale."""
+        return (z - self.latent_bias) * self.latent_scale
+
+    def denormalize(self, z):
+        return z / self.latent_scale + self.latent_bias
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -148,15 +148,6 @@ def _expected_frames(req: SpeechRequest, default_rate: float) -> float:
     return (len(req.text) - req.align_from) * rate
 
 
-def normalize(z, cfg: LMConfig):
-    """Raw σ-VAE latents -> the LatentLM's input scale (numpy or torch)."""
-    return (z - cfg.latent_bias) * cfg.latent_scale
-
-
-def denormalize(z, cfg: LMConfig):
-    return z / cfg.latent_scale + cfg.latent_bias
-
-
 class EngineCore:
     """The frame loop of the module docstring; subclasses implement the backend hooks below."""
 
@@ -229,7 +220,7 @@ class EngineCore:
             if not active.any():
                 return
             z = self.sample(noise, steps, guidance_scale)  # (B, D)
-            yield Frame(i, denormalize(z, self.cfg), active.copy())
+            yield Frame(i, self.cfg.denormalize(z), active.copy())
             positions += 1
             self.step(self.stack([*z, *z]) if guided else z, positions)
             self._align(aligners, active)
@@ -276,4 +267,4 @@ def _normalized(z: Array | None, cfg: LMConfig) -> np.ndarray:
     """Raw latents (K, D) as normalised float32 numpy, (0, D) for None."""
     if z is None:
         return np.zeros((0, cfg.latent_dim), np.float32)
-    return normalize(np.asarray(z, dtype=np.float32), cfg).astype(np.float32)
+    return cfg.normalize(np.asarray(z, dtype=np.float32)).astype(np.float32)

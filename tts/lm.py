@@ -126,10 +126,10 @@ class LatentLM(nn.Module):
         self.register_buffer("inv_freq", inv_freq, persistent=False)  # (hd/2,)
 
     def normalize(self, z: torch.Tensor) -> torch.Tensor:
-        return (z - self.cfg.latent_bias) * self.cfg.latent_scale
+        return self.cfg.normalize(z)
 
     def denormalize(self, z: torch.Tensor) -> torch.Tensor:
-        return z / self.cfg.latent_scale + self.cfg.latent_bias
+        return self.cfg.denormalize(z)
 
     def forward(self, tokens, latents, is_latent, positions, valid=None, cache: KVCache | None = None):
         """Final-norm hidden states (B, L, H). tokens (B, L); latents (B, L, D); is_latent (B, L);
