@@ -91,13 +91,22 @@ def load_audio(
     return x
 
 
+FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}  # output suffix -> soundfile format
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """The soundfile format of an output path, or a clear error (check it before the work, not after)."""
+    fmt = FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(f"{path}: unsupported output format; use .wav, .flac, .ogg or .mp3.")
+    return fmt
+
+
 def save_audio(path: str | os.PathLike, x: np.ndarray, sample_rate: int) -> Path:
     """Write mono audio atomically (temp file + rename); the format follows the suffix."""
     path = Path(path)
     x = np.asarray(x, dtype=np.float32).reshape(-1)
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(f"{path}: unsupported output format; use .wav, .flac, .ogg or .mp3.")
+    fmt = output_format(path)
     return atomic_write(path, lambda tmp: sf.write(tmp, np.clip(x, -1.0, 1.0), sample_rate, format=fmt))
 
 

@@ -6,6 +6,7 @@ something that depends on its inputs and requests stop at different frames.
 """
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -68,7 +69,7 @@ def torch_noise(seed: int, frames: int = 200, dim: int = 32) -> np.ndarray:
 
 
 def test_every_graph_passes_the_checker_and_config_is_complete(export_dir):
-    config = json.loads((export_dir / "config.json").read_text())
+    config = json.loads((export_dir / "onnx.json").read_text())
     for name in GRAPHS:
         onnx.checker.check_model(str(export_dir / config["graphs"][name]), full_check=True)
     table = dpm_solver_2m_table(cosine_alphas_cumprod(config["sampler"]["ddpm_steps"]), 10)
@@ -197,7 +198,7 @@ def test_runtime_never_imports_torch(export_dir, tmp_path):
 def test_cli_export_int8_and_say_with_onnx(ckpt, tmp_path, capsys):
     out = tmp_path / "int8"
     assert main(["export-onnx", "--ckpt", str(ckpt), "-o", str(out), "--int8", "--sampler-steps", "2"]) == 0
-    config = json.loads((out / "config.json").read_text())
+    config = json.loads((out / "onnx.json").read_text())
     assert config["quantization"] == "int8-dynamic" and config["sampler"]["unrolled_steps"] == 2
     ops = {n.op_type for n in onnx.load(str(out / "lm_step.onnx")).graph.node}
     assert "DynamicQuantizeLinear" in ops or "MatMulInteger" in ops
@@ -211,17 +212,13 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path, capsys):
     assert main(["export-onnx", "--ckpt", str(tmp_path / "missing"), "-o", str(tmp_path / "o")]) == 2
     assert main(["say", "Hi.", "-o", str(tmp_path / "a.wav"), "--onnx", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "not an ONNX export" in err[1]
+    assert len(err) == 2 and "no ONNX graphs" in err[1]
 
 
-def test_fp16_step_graph_keeps_float32_io_and_stays_close(export_dir, tmp_path):
+def test_fp16_step_graph_keeps_float32_io_and_stays_close(ckpt, export_dir, tmp_path):
     import onnxruntime as ort
 
-    from tts.onnx.export import _to_fp16
-
-    half = tmp_path / "lm_step.onnx"
-    half.write_bytes((export_dir / "lm_step.onnx").read_bytes())
-    _to_fp16(half)
+    half = export_onnx(ckpt, tmp_path / "fp16", fp16=True) / "lm_step.onnx"
     model = onnx.shape_inference.infer_shapes(onnx.load(str(half)))
     onnx.checker.check_model(model)
     types = {v.name: v.type.tensor_type.elem_type for v in [*model.graph.value_info, *model.graph.input]}
@@ -292,12 +289,10 @@ def test_cfg_scale_is_accepted_as_the_old_name_of_guidance_scale(torch_tts, onnx
         old = tts.synthesize("Hi.", seed=1, steps=2, cfg_scale=1.5).samples
         assert np.array_equal(new, old)
     old_export = tmp_path / "old"  # an export written before the rename stores "cfg_scale"
-    old_export.mkdir()
-    config = json.loads((export_dir / "config.json").read_text())
+    shutil.copytree(export_dir, old_export)
+    config = json.loads((export_dir / "onnx.json").read_text())
     config["api"]["cfg_scale"] = config["api"].pop("guidance_scale") + 0.5
-    for name in config["graphs"].values():
-        (old_export / name).symlink_to(export_dir / name)
-    (old_export / "config.json").write_text(json.dumps(config))
+    (old_export / "onnx.json").write_text(json.dumps(config))
     assert OnnxTTS(old_export).settings.guidance_scale == config["api"]["cfg_scale"]
     wav = tmp_path / "a.wav"
     assert main(["say", "Hi.", "-o", str(wav), "--onnx", str(export_dir), "--cfg-scale", "1.5", "--steps", "2"]) == 0
@@ -311,3 +306,51 @@ def test_eval_with_bad_settings_is_one_line_on_both_engines(ckpt, export_dir, tm
             code = main(["eval", *engine, "--manifest", str(manifest), "--out", str(tmp_path / "e"), *bad])
             err = capsys.readouterr().err.strip().splitlines()
             assert code == 2 and len(err) == 1 and err[0].startswith("latentlm-tts eval: error:"), err
+
+
+def test_graphs_keep_no_weights_of_their_own(ckpt, export_dir):
+    """Every large initializer points into the checkpoint's safetensors: one copy of the model."""
+    from tts.onnx.storage import INLINE_BYTES, SHARED_DATA
+
+    weights = {"model.safetensors", "vae/model.safetensors"}
+    for name in GRAPHS:
+        model = onnx.load(str(export_dir / f"{name}.onnx"), load_external_data=False)
+        for t in model.graph.initializer:
+            where = {e.key: e.value for e in t.external_data}
+            if t.data_location == onnx.TensorProto.EXTERNAL:
+                assert where["location"] in weights, (name, t.name, where)
+            else:
+                assert len(t.raw_data) < INLINE_BYTES, (name, t.name)
+    assert not (export_dir / SHARED_DATA).exists()
+
+
+def test_int8_weights_are_stored_once_for_all_graphs(ckpt, tmp_path):
+    from tts.onnx.storage import SHARED_DATA
+
+    out = export_onnx(ckpt, tmp_path / "int8", int8=True, sampler_steps=2)
+    refs = {}
+    for name in ("lm_prefill", "lm_step", "head_step", "sampler"):
+        model = onnx.load(str(out / f"{name}.onnx"), load_external_data=False)
+        for t in model.graph.initializer:
+            where = {e.key: e.value for e in t.external_data}
+            if where.get("location") == SHARED_DATA:
+                refs.setdefault(t.name, set()).add(where["offset"])
+    shared = [n for n in refs if n.endswith("_quantized")]
+    assert shared and all(len(offsets) == 1 for offsets in refs.values())
+    assert (out / SHARED_DATA).stat().st_size < 0.6 * (ckpt / "model.safetensors").stat().st_size
+
+
+def test_export_in_place_and_the_engine_each_checkpoint_picks(ckpt, tmp_path):
+    from tts.load import load_tts
+
+    plain = tmp_path / "plain"
+    shutil.copytree(ckpt, plain)
+    assert isinstance(load_tts(plain), TTS)  # no graphs: PyTorch
+    with pytest.raises(InputError, match="no ONNX graphs"):
+        load_tts(plain, "onnx")
+    assert main(["export-onnx", "--ckpt", str(plain), "--sampler-steps", "2"]) == 0
+    assert isinstance(load_tts(plain), OnnxTTS)  # graphs beside the weights: ONNX Runtime by default
+    assert isinstance(load_tts(plain, "torch"), TTS)
+    assert sorted(p.name for p in plain.iterdir() if p.suffix == ".safetensors") == ["model.safetensors"]
+    with pytest.raises(InputError, match="unknown engine"):
+        load_tts(plain, "tensorrt")

@@ -20,6 +20,7 @@ from latentlm_common.errors import InputError
 from tts.checkpoint import load_checkpoint, save_checkpoint
 from tts.engine import Engine
 from tts.lm import LatentLM
+from tts.load import PRETRAINED, resolve_checkpoint
 from tts.synthesis import Audio, Settings, Synthesizer, Voice
 from tts.text import PhonemeTokenizer
 from vae_audio.model import SigmaVAE
@@ -27,7 +28,6 @@ from vae_audio.model import SigmaVAE
 __all__ = ["TTS", "Audio", "Voice", "VAE_DIR", "PRETRAINED"]
 
 VAE_DIR = "vae"
-PRETRAINED = Path(__file__).parent / "pretrained"
 
 
 class TTS(Synthesizer):
@@ -45,16 +45,7 @@ class TTS(Synthesizer):
     @classmethod
     def from_pretrained(cls, name_or_dir: str | Path = "default", device: str = "cpu") -> TTS:
         """A bundled model by name ("default") or a checkpoint directory."""
-        path = Path(name_or_dir)
-        if not path.exists() and (PRETRAINED / str(name_or_dir)).exists():
-            path = PRETRAINED / str(name_or_dir)
-        if not path.is_dir() and str(name_or_dir) == "default":
-            raise InputError(
-                f"the bundled default model is missing from this installation ({PRETRAINED / 'default'}); "
-                "reinstall the package or pass --ckpt DIR."
-            )
-        if not path.is_dir():
-            raise InputError(f"{name_or_dir}: no such checkpoint directory or bundled model.")
+        path = resolve_checkpoint(name_or_dir)
         model, config = load_checkpoint(path, device)
         if not config.get("tokenizer"):
             raise InputError(f"{path}: the checkpoint has no tokenizer in config.json.")

@@ -33,6 +33,7 @@ DEFAULT_STEPS = 10
 MAX_STEPS = 100  # DPM-Solver++(2M) has converged long before; more only costs time
 MAX_GUIDANCE_SCALE = 10.0
 MAX_RETRIES = 10
+MIN_SPEED, MAX_SPEED = 0.5, 2.0  # speaking-rate factors; the model was trained within 0.5x-2x of its average rate
 RETRY_SEED_STRIDE = 1_000_003  # retry k of a chunk draws its noise from seed + k * stride
 
 
@@ -57,6 +58,13 @@ class Settings:
         d = {"guidance_scale": d["cfg_scale"], **d} if "cfg_scale" in d else d
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def check_speed(speed: float) -> float:
+    """A speaking-rate factor within what the model supports, or a clear error."""
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not MIN_SPEED <= speed <= MAX_SPEED:
+        raise InputError(f"speed must be a number from {MIN_SPEED} to {MAX_SPEED}, got {speed!r}")
+    return float(speed)
 
 
 def check_settings(guidance_scale: float, steps: int) -> tuple[float, int]:
@@ -133,16 +141,23 @@ def join_with_pauses(parts: list[np.ndarray], sample_rate: int, pause_seconds: f
 
 
 def make_requests(
-    chunks: list[list[int]], words: list[list[int]], voice: Voice | None, base_rate: float, space_id: int
+    chunks: list[list[int]],
+    words: list[list[int]],
+    voice: Voice | None,
+    base_rate: float,
+    space_id: int,
+    speed: float = 1.0,
 ) -> list[SpeechRequest]:
     """One engine request per text chunk (ids, and the word of each id, which aligns it). No voice:
     the text alone. A voice prompt without transcript: `voice`. A continuation prompt: its
     transcript, a space and the chunk as the text, the prompt latents starting the speech, and the
-    prompt's own speaking rate; the alignment starts after the transcript."""
+    prompt's own speaking rate; the alignment starts after the transcript. `speed` divides the
+    frames per phoneme (2.0: twice as fast)."""
     if voice is None or voice.ids is None:
         latents = None if voice is None else voice.latents
-        return [SpeechRequest(np.array(ids), voice=latents, words=w) for ids, w in zip(chunks, words)]
-    rate = prompt_rate(len(voice.latents), len(voice.ids), base_rate)
+        rate = None if speed == 1.0 else base_rate / speed
+        return [SpeechRequest(np.array(ids), voice=latents, rate=rate, words=w) for ids, w in zip(chunks, words)]
+    rate = prompt_rate(len(voice.latents), len(voice.ids), base_rate) / speed
     head = voice.ids + [space_id]
     return [
         SpeechRequest(np.array(head + ids), prompt=voice.latents, rate=rate, words=[-1] * len(head) + w,
@@ -254,10 +269,11 @@ class Synthesizer:
     def _chunks(self, text: str) -> list[Chunk]:
         return split_text(text)
 
-    def _requests(self, chunks: list[Chunk], voice: Voice | None) -> list[SpeechRequest]:
+    def _requests(self, chunks: list[Chunk], voice: Voice | None, speed: float = 1.0) -> list[SpeechRequest]:
         ids = [self.tokenizer.encode(c.phonemes) for c in chunks]
         words = [self.tokenizer.word_index(i) for i in ids]
-        return make_requests(ids, words, voice, self.engine.cfg.frames_per_phoneme, self.tokenizer.encode(" ")[0])
+        base_rate, space = self.engine.cfg.frames_per_phoneme, self.tokenizer.encode(" ")[0]
+        return make_requests(ids, words, voice, base_rate, space, speed)
 
     def resolve_settings(self, guidance_scale=None, steps=None, cfg_scale=None) -> tuple[float, int]:
         """Defaults filled in (`cfg_scale` is the old name of `guidance_scale`), then checked."""
@@ -281,13 +297,15 @@ class Synthesizer:
         seed: int | None = None,
         *,
         retries: int = 0,
+        speed: float = 1.0,
         cfg_scale: float | None = None,
     ) -> Audio:
         """One text as audio. `voice`: a file, float samples at the model rate, or a `Voice`;
         `retries`: chunks the alignment flags (or the length guard ends) are sampled again with
-        other seeds up to this many times, and the best take is kept."""
+        other seeds up to this many times, and the best take is kept; `speed`: speaking-rate
+        factor, MIN_SPEED to MAX_SPEED."""
         return self.synthesize_batch(
-            [text], voice, voice_text, guidance_scale, steps, [seed], retries=retries, cfg_scale=cfg_scale
+            [text], voice, voice_text, guidance_scale, steps, [seed], retries=retries, speed=speed, cfg_scale=cfg_scale
         )[0]
 
     def synthesize_batch(
@@ -300,10 +318,12 @@ class Synthesizer:
         seeds: list[int | None] | None = None,
         *,
         retries: int = 0,
+        speed: float = 1.0,
         cfg_scale: float | None = None,
     ) -> list[Audio]:
         """One Audio per text, all chunks of all texts batched with the same voice (see `synthesize`)."""
         guidance_scale, steps = self.resolve_settings(guidance_scale, steps, cfg_scale)
+        speed = check_speed(speed)
         if isinstance(retries, bool) or int(retries) != retries or not 0 <= retries <= MAX_RETRIES:
             raise InputError(f"retries must be a whole number from 0 to {MAX_RETRIES}, got {retries}")
         seeds = [self._seed(s) for s in (seeds if seeds is not None else [None] * len(texts))]
@@ -313,7 +333,8 @@ class Synthesizer:
         todo = list(range(len(flat)))
         for attempt in range(int(retries) + 1):
             noise = [self._noise(seeds[flat[j][0]] + flat[j][1] + attempt * RETRY_SEED_STRIDE, 1)[0] for j in todo]
-            for j, take in zip(todo, self._takes([flat[j][2] for j in todo], noise, v, steps, guidance_scale)):
+            chunks = [flat[j][2] for j in todo]
+            for j, take in zip(todo, self._takes(chunks, noise, v, steps, guidance_scale, speed)):
                 if takes[j] is None or take.badness < takes[j].badness:
                     takes[j] = take
             todo = [j for j in todo if takes[j].badness > 0]
@@ -324,11 +345,11 @@ class Synthesizer:
             for i, text in enumerate(texts)
         ]
 
-    def _takes(self, chunks: list[Chunk], noise: list, voice: Voice | None, steps: int, guidance_scale: float):
+    def _takes(self, chunks: list[Chunk], noise: list, voice: Voice | None, steps: int, guidance_scale: float, speed):
         """One `Take` per chunk, generated `max_batch` at a time."""
         takes, size = [], self.settings.max_batch
         for start in range(0, len(chunks), size):
-            reqs = self._requests(chunks[start : start + size], voice)
+            reqs = self._requests(chunks[start : start + size], voice, speed)
             out = self.engine.generate(reqs, noise[start : start + size], steps, guidance_scale)
             for z, guard, alignment in zip(out.latents, out.hit_length_guard, out.alignments):
                 takes.append(Take(self.decode(z, voice), guard, alignment))
@@ -366,6 +387,7 @@ class Synthesizer:
         frames_per_chunk: int = 1,
         *,
         with_words: bool = False,
+        speed: float = 1.0,
         cfg_scale: float | None = None,
     ) -> Iterator[np.ndarray] | Iterator[tuple[np.ndarray, list[Word]]]:
         """Audio chunks (float32 samples) as the frames are generated; the first arrives after
@@ -373,6 +395,7 @@ class Synthesizer:
         pairs instead, the words of each sentence (timed from the start of the stream) arriving
         with the last audio of that sentence, and none with the other pieces."""
         guidance_scale, steps = self.resolve_settings(guidance_scale, steps, cfg_scale)
+        speed = check_speed(speed)
         v = self._voice(voice, voice_text)
         chunks = self._chunks(text)
         noise = self._noise(self._seed(seed), len(chunks))
@@ -383,7 +406,8 @@ class Synthesizer:
                 offset += len(pause) / self.sample_rate
                 yield (pause, []) if with_words else pause
             state, start = StopState.empty(1), offset
-            for samples in self._stream_chunk(chunk, source, steps, guidance_scale, v, frames_per_chunk, state):
+            pieces = self._stream_chunk(chunk, source, steps, guidance_scale, v, frames_per_chunk, state, speed)
+            for samples in pieces:
                 offset += len(samples) / self.sample_rate
                 yield (samples, []) if with_words else samples
             if with_words:
@@ -393,12 +417,12 @@ class Synthesizer:
                 first += len(timed)
                 yield np.zeros(0, np.float32), as_written(mine, timed)
 
-    def _stream_chunk(self, chunk, source, steps, guidance_scale, voice: Voice | None, frames_per_chunk, state):
+    def _stream_chunk(self, chunk, source, steps, guidance_scale, voice: Voice | None, frames_per_chunk, state, speed):
         decode, size = self._stream_decoder(), max(1, int(frames_per_chunk))
         if voice is not None and voice.ids is not None:
             decode(voice.latents)  # prime the causal decoder state, output dropped
         pending = []
-        for frame in self.engine.stream(self._requests([chunk], voice), [source], steps, guidance_scale, state):
+        for frame in self.engine.stream(self._requests([chunk], voice, speed), [source], steps, guidance_scale, state):
             pending.append(frame.latents[0])
             if len(pending) == size:
                 yield decode(self.engine.stack(pending))

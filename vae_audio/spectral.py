@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import torch
 import torch.nn as nn
 
@@ -10,30 +11,36 @@ import torch.nn as nn
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> torch.Tensor:
     """Slaney-style mel filters, (n_mels, n_fft // 2 + 1), equal to librosa.filters.mel(fmin=0,
     fmax=sr/2) (a test checks it). Written here because importing librosa.filters pulls in
-    scipy.signal: 1.5 s on every model load."""
-    freqs = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
-    edges = _mel_to_hz(np.linspace(0.0, _hz_to_mel(sample_rate / 2), n_mels + 2))
+    scipy.signal: 1.5 s on every model load. Torch ops only, so an ONNX graph that calls it
+    computes the filters when it loads instead of storing them (`n_fft` may be a 0-d tensor there)."""
+    half = n_fft // 2
+    freqs = torch.arange(half + 1, dtype=torch.float64) * (sample_rate / 2) / half
+    top = float(_hz_to_mel(torch.tensor(sample_rate / 2, dtype=torch.float64)))
+    edges = _mel_to_hz(torch.arange(n_mels + 2, dtype=torch.float64) * top / (n_mels + 1))
     ramps = edges[:, None] - freqs[None, :]
-    widths = np.diff(edges)
+    widths = edges[1:] - edges[:-1]
     lower = -ramps[:-2] / widths[:-1, None]
     upper = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
-    return torch.from_numpy(weights.astype(np.float32))
+    weights = torch.clamp(torch.minimum(lower, upper), min=0.0) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.float()
 
 
-_F_SP, _MIN_LOG_HZ, _LOG_STEP = 200.0 / 3, 1000.0, np.log(6.4) / 27.0  # Slaney: linear below 1 kHz, log above
+_F_SP, _MIN_LOG_HZ, _LOG_STEP = 200.0 / 3, 1000.0, math.log(6.4) / 27.0  # Slaney: linear below 1 kHz, log above
 
 
-def _hz_to_mel(f):
-    f = np.asarray(f, dtype=np.float64)
-    log_part = _MIN_LOG_HZ / _F_SP + np.log(np.maximum(f, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOG_STEP
-    return np.where(f >= _MIN_LOG_HZ, log_part, f / _F_SP)
+def _hz_to_mel(f: torch.Tensor) -> torch.Tensor:
+    log_part = _MIN_LOG_HZ / _F_SP + torch.log(torch.clamp(f, min=_MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOG_STEP
+    return torch.where(f >= _MIN_LOG_HZ, log_part, f / _F_SP)
 
 
-def _mel_to_hz(m):
-    m = np.asarray(m, dtype=np.float64)
+def _mel_to_hz(m: torch.Tensor) -> torch.Tensor:
     min_log_mel = _MIN_LOG_HZ / _F_SP
-    return np.where(m >= min_log_mel, _MIN_LOG_HZ * np.exp(_LOG_STEP * (m - min_log_mel)), _F_SP * m)
+    return torch.where(m >= min_log_mel, _MIN_LOG_HZ * torch.exp(_LOG_STEP * (m - min_log_mel)), _F_SP * m)
+
+
+def hann_window(n: int | torch.Tensor) -> torch.Tensor:
+    """torch.hann_window(n) (periodic) in float64, written as arithmetic so an ONNX graph computes it."""
+    return 0.5 - 0.5 * torch.cos(2 * math.pi * torch.arange(n, dtype=torch.float64) / n)
 
 
 def stft_magnitude(x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, center: bool = True) -> torch.Tensor:

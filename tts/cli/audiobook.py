@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.cli.say import add_synthesis_options
+    from tts.cli.options import add_model_options, add_synthesis_options
 
     p = subparsers.add_parser(
         "audiobook",
@@ -33,10 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--joined", action="store_true", help="also write the whole book as one file (book.wav/.flac)")
     add_synthesis_options(p)
     p.add_argument("--seed", type=int, default=0, help="book seed; each sentence's seed derives from it (default 0)")
-    p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
-    p.add_argument(
-        "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
-    )
+    add_model_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -57,13 +54,13 @@ def _checkpoint_digest(ckpt: Path) -> str:
 class BoundVoice:
     """The renderer's view of the model: a batch of texts and seeds in, audio out, one fixed voice."""
 
-    def __init__(self, tts, voice, guidance_scale: float, steps: int):
-        self.tts, self.voice, self.guidance_scale, self.steps = tts, voice, guidance_scale, steps
+    def __init__(self, tts, voice, guidance_scale: float, steps: int, speed: float = 1.0):
+        self.tts, self.voice, self.guidance_scale, self.steps, self.speed = tts, voice, guidance_scale, steps, speed
         self.sample_rate = tts.sample_rate
 
     def synthesize_batch(self, texts: list[str], seeds: list[int]):
         return self.tts.synthesize_batch(
-            texts, voice=self.voice, guidance_scale=self.guidance_scale, steps=self.steps, seeds=seeds
+            texts, voice=self.voice, guidance_scale=self.guidance_scale, steps=self.steps, seeds=seeds, speed=self.speed
         )
 
 
@@ -79,10 +76,9 @@ def _split(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.errors import InputError
-    from tts.api import TTS
     from tts.audiobook.render import render_book
-    from tts.cli.say import load_onnx
-    from tts.synthesis import check_settings
+    from tts.cli.options import load_model
+    from tts.synthesis import check_settings, check_speed
 
     book, voice = Path(args.book), Path(args.voice)
     if not voice.is_file():
@@ -90,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise InputError("--batch-size must be at least 1.")
     check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
-    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
+    check_speed(args.speed)
+    tts = load_model(args)
     prompt = tts.load_voice(voice, args.voice_text)  # checked and encoded once for the whole book
     settings = {
         "model": _checkpoint_digest(Path(tts.checkpoint_dir)),
@@ -98,10 +95,12 @@ def run(args: argparse.Namespace) -> int:
         "voice_text": args.voice_text,
         "guidance_scale": args.guidance_scale,
         "steps": args.steps,
+        "speed": args.speed,
+        "engine": type(tts).__name__,  # the engines draw different noise from one seed
     }
     out_dir = Path(args.out_dir) if args.out_dir else book.with_suffix("")
     manifest = render_book(
-        BoundVoice(tts, prompt, args.guidance_scale, args.steps),
+        BoundVoice(tts, prompt, args.guidance_scale, args.steps, args.speed),
         book,
         out_dir,
         split=_split,

@@ -14,16 +14,15 @@ import argparse
 
 
 def register(subparsers) -> None:
+    from tts.cli.options import add_model_options
+
     p = subparsers.add_parser(
         "demo",
         help="start the Gradio web demo",
         description=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
-    p.add_argument(
-        "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
-    )
+    add_model_options(p)
     p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every interface (default 127.0.0.1)"
     )
@@ -49,10 +48,9 @@ def run(args: argparse.Namespace) -> int:
         from latentlm_common.errors import InputError
 
         raise InputError(f"the demo needs gradio: pip install 'latentlm-tts[demo]' ({e.name} is missing).") from None
-    from tts.api import TTS
-    from tts.cli.say import load_onnx
+    from tts.cli.options import load_model
 
-    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
+    tts = load_model(args)
     limits = Limits(max_chars=args.max_chars, concurrency=args.concurrency)
     launch(tts, host=args.host, port=args.port, share=args.share == "true", limits=limits)
     return 0

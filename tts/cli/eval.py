@@ -23,6 +23,8 @@ SIM_NAMES = ("resemblyzer", "wavlm", "ecapa")  # parser does not import the eval
 
 
 def register(subparsers) -> None:
+    from tts.load import ENGINES
+
     p = subparsers.add_parser(
         "eval",
         help="zero-shot WER/SIM evaluation (settings A and B) on a test manifest",
@@ -31,7 +33,10 @@ def register(subparsers) -> None:
     p.add_argument("--manifest", type=Path, required=True, help="Lhotse cuts manifest with transcripts")
     p.add_argument("--out", type=Path, required=True, help="output directory (test lists, audio, table, CSV)")
     p.add_argument("--ckpt", default=None, help="TTS checkpoint to evaluate (default: only the ground truth)")
-    p.add_argument("--onnx", default=None, help="an `export-onnx` directory to evaluate instead of --ckpt")
+    p.add_argument("--onnx", default=None, help="an ONNX export directory: the same as --ckpt DIR --engine onnx")
+    p.add_argument(
+        "--engine", choices=ENGINES, default=None, help="as for `say` (default: onnx when --ckpt has graphs)"
+    )
     p.add_argument("--settings", nargs="+", default=["A", "B"], choices=["A", "B"])
     p.add_argument("--asr", default="moonshine", choices=ASR_NAMES, help="WER backend (default moonshine)")
     p.add_argument("--sim", default="resemblyzer", choices=SIM_NAMES, help="SIM backend (default resemblyzer)")
@@ -84,15 +89,9 @@ def run(args: argparse.Namespace) -> int:
 
 def synthesize(args: argparse.Namespace, lists: dict) -> dict[str, Path]:
     from tts.eval.synth import synthesize_items
+    from tts.load import load_tts
 
-    if args.onnx:
-        from tts.onnx import OnnxTTS
-
-        tts = OnnxTTS(args.onnx)
-    else:
-        from tts.api import TTS
-
-        tts = TTS.from_pretrained(args.ckpt)
+    tts = load_tts(args.onnx, "onnx") if args.onnx else load_tts(args.ckpt, args.engine)
     for setting, items in lists.items():
         synthesize_items(
             tts, items, args.out / setting, args.guidance_scale, args.steps, args.seed, retries=args.retries

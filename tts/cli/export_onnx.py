@@ -1,8 +1,10 @@
-"""`latentlm-tts export-onnx -o OUT_DIR`: write the ONNX graphs and config.json of a checkpoint.
+"""`latentlm-tts export-onnx --ckpt DIR`: make a checkpoint runnable without torch.
 
-The output directory runs without torch through `tts.onnx.OnnxTTS(OUT_DIR)` or
-`latentlm-tts say --onnx OUT_DIR ...`. `--int8` quantises the LM and diffusion-head matrix
-products to int8 (dynamic quantisation, for CPUs); `--fp16` stores float16 graphs (for GPUs).
+The ONNX graphs and onnx.json join the checkpoint directory (or a copy of it, with -o OUT_DIR),
+and read their weights from its safetensors files: no second copy of the model. After that,
+`latentlm-tts say --ckpt DIR ...` runs on ONNX Runtime (`--engine torch` still picks PyTorch).
+`--int8` quantises the LM and diffusion-head matrix products to int8 (dynamic quantisation, for
+CPUs; those weights go to onnx.data); `--fp16` stores float16 graphs (for GPUs).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
-    p.add_argument("-o", "--output", required=True, help="output directory for the graphs and config.json")
+    p.add_argument("-o", "--output", help="write a copy of the checkpoint with its graphs here (default: in place)")
     p.add_argument(
         "--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset, at least 17 (default {DEFAULT_OPSET})"
     )
@@ -38,13 +40,14 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.errors import InputError
-    from tts.onnx.export import GRAPHS, export_onnx
+    from tts.onnx.export import CONFIG, GRAPHS, export_onnx
+    from tts.onnx.storage import SHARED_DATA
 
     if args.sampler_steps is not None and args.sampler_steps < 1:
         raise InputError(f"--sampler-steps must be at least 1, got {args.sampler_steps}")
     out = export_onnx(
         args.ckpt, args.output, opset=args.opset, fp16=args.fp16, int8=args.int8, sampler_steps=args.sampler_steps
     )
-    size = sum(f.stat().st_size for f in out.glob("*.onnx")) / 2**20
-    print(f"wrote {len(GRAPHS)} graphs and config.json to {out} ({size:.1f} MiB)")
+    size = sum(f.stat().st_size for f in [*out.glob("*.onnx"), *out.glob(SHARED_DATA)]) / 2**20
+    print(f"wrote {len(GRAPHS)} graphs and {CONFIG} to {out} ({size:.1f} MiB besides the checkpoint's weights)")
     return 0

@@ -13,6 +13,9 @@ import sys
 
 from latentlm_common.errors import InputError
 from tts import __version__
+from tts.load import TORCH_EXTRA
+
+NO_TORCH = f"this command needs PyTorch: {TORCH_EXTRA} (training, export and recipes: 'latentlm-tts[train]')"
 
 COMMANDS: list[str] = [
     "say",
@@ -43,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (InputError, FileNotFoundError) as e:
         print(f"latentlm-tts {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        if e.name != "torch":
+            raise
+        print(f"latentlm-tts {args.command}: error: {NO_TORCH}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"latentlm-tts {args.command}: interrupted", file=sys.stderr)

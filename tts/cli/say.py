@@ -1,9 +1,10 @@
 """`latentlm-tts say TEXT -o OUT.wav`: synthesise speech, optionally in the voice of a prompt.
 
-TEXT `-` reads standard input. `--voice` clones the voice of a clip (at least 1 s of sound;
-the first 5 s are used). With `--voice-text`, its transcript, the clip instead starts the
-speech (continuation; at most 10 s). Bad input (missing or silent prompt, empty text, a
-broken checkpoint) is one line on stderr and exit status 2.
+TEXT `-` reads standard input. `-o -` writes WAV to standard output (to pipe into a player);
+`--play` plays the audio. `--voice` clones the voice of a clip (at least 1 s of sound; the first
+5 s are used). With `--voice-text`, its transcript, the clip instead starts the speech
+(continuation; at most 10 s). Bad input (missing or silent prompt, empty text, a broken
+checkpoint) is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -11,15 +12,25 @@ from __future__ import annotations
 import argparse
 import sys
 
+PLAYERS = (  # command lines that play a WAV file, tried in this order
+    ("ffplay", "-nodisp", "-autoexit", "-loglevel", "error"),
+    ("paplay",),
+    ("aplay", "-q"),
+    ("afplay",),
+)
+
 
 def register(subparsers) -> None:
+    from tts.cli.options import add_model_options, add_synthesis_options
+
     p = subparsers.add_parser(
         "say",
         help="synthesise TEXT to an audio file",
         description="Synthesise TEXT with the LatentLM model, optionally cloning a voice prompt.",
     )
     p.add_argument("text", metavar="TEXT", help="the text to speak; '-' reads standard input")
-    p.add_argument("-o", "--output", required=True, help="output audio file (.wav, .flac, .ogg or .mp3)")
+    p.add_argument("-o", "--output", help="output audio file (.wav, .flac, .ogg or .mp3); '-' writes WAV to stdout")
+    p.add_argument("--play", action="store_true", help="play the audio (ffplay, paplay, aplay or afplay)")
     p.add_argument("--voice", help="voice prompt audio file (>= 1 s of speech)")
     p.add_argument("--voice-text", help="transcript of the voice prompt: continue it instead of cloning it")
     add_synthesis_options(p)
@@ -32,59 +43,31 @@ def register(subparsers) -> None:
         "repeated or never reached (default 2; 0 keeps the first take)",
     )
     p.add_argument("--subtitles", metavar="FILE", help="also write the word timings as subtitles (.srt or .vtt)")
-    p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
-    p.add_argument(
-        "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
-    )
+    add_model_options(p)
     p.set_defaults(func=run)
 
 
-def add_synthesis_options(p: argparse.ArgumentParser) -> None:
-    """--guidance-scale (alias --cfg-scale) and --steps, with the API's defaults and limits."""
-    from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS, MAX_GUIDANCE_SCALE, MAX_STEPS
-
-    p.add_argument(
-        "--guidance-scale",
-        "--cfg-scale",
-        dest="guidance_scale",
-        type=float,
-        default=DEFAULT_GUIDANCE_SCALE,
-        help=f"classifier-free guidance scale, 0-{MAX_GUIDANCE_SCALE:g}; 1 disables it "
-        f"(default {DEFAULT_GUIDANCE_SCALE})",
-    )
-    p.add_argument(
-        "--steps",
-        type=int,
-        default=DEFAULT_STEPS,
-        help=f"diffusion sampler steps per frame, 1-{MAX_STEPS} (default {DEFAULT_STEPS})",
-    )
-
-
-def load_onnx(directory: str):
-    """`OnnxTTS` for --onnx, with a clear error when onnxruntime is missing."""
-    try:
-        from tts.onnx.runtime import OnnxTTS
-    except ImportError as e:
-        from latentlm_common.errors import InputError
-
-        raise InputError(f"--onnx needs onnxruntime: pip install 'latentlm-tts[onnx]' ({e.name} is missing).") from None
-    return OnnxTTS(directory)
-
-
 def run(args: argparse.Namespace) -> int:
-    from latentlm_common.audio import save_audio
+    from latentlm_common.audio import output_format
     from latentlm_common.errors import InputError
-    from tts.api import TTS
+    from tts.cli.options import load_model
     from tts.subtitles import FORMATS, write_subtitles
+    from tts.synthesis import check_speed
 
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
         raise InputError("text is empty")
+    if args.output is None and not args.play:
+        raise InputError("nowhere to put the audio: give -o FILE, -o - (standard output) or --play")
     if args.voice_text is not None and args.voice is None:
         raise InputError("--voice-text needs --voice (the clip it transcribes)")
     if args.subtitles and not args.subtitles.lower().endswith(FORMATS):
         raise InputError(f"--subtitles {args.subtitles}: the file must end in .srt or .vtt")
-    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
+    if args.output not in (None, "-"):
+        output_format(args.output)
+    player = _player() if args.play else None
+    check_speed(args.speed)
+    tts = load_model(args)
     audio = tts.synthesize(
         text,
         voice=args.voice,
@@ -93,11 +76,58 @@ def run(args: argparse.Namespace) -> int:
         retries=args.retries,
         steps=args.steps,
         seed=args.seed,
+        speed=args.speed,
     )
-    path = save_audio(args.output, audio.samples, audio.sample_rate)
     notes = (["stopped by the length guard"] if audio.length_guard_hit else []) + audio.flags
     note = f" ({'; '.join(notes)})" if notes else ""
-    print(f"wrote {path}: {len(audio.samples) / audio.sample_rate:.2f} s{note}")
+    seconds = f"{len(audio.samples) / audio.sample_rate:.2f} s{note}"
+    if args.output:  # with -o -, messages go to stderr: stdout carries the audio
+        where = _write(args.output, audio)
+        print(f"wrote {where}: {seconds}", file=sys.stderr if args.output == "-" else sys.stdout)
     if args.subtitles:
         print(f"wrote {write_subtitles(args.subtitles, audio.words)}: {len(audio.words)} timed words")
+    if player:
+        _play(player, audio)
     return 0
+
+
+def _write(output: str, audio) -> str:
+    """The audio to a file, or as WAV to standard output for `-`."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from latentlm_common.audio import save_audio
+
+    if output != "-":
+        return str(save_audio(output, audio.samples, audio.sample_rate))
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(audio.samples, -1.0, 1.0), audio.sample_rate, format="WAV", subtype="PCM_16")
+    sys.stdout.buffer.write(buf.getvalue())
+    sys.stdout.buffer.flush()
+    return "standard output"
+
+
+def _player() -> list[str]:
+    """The first audio player on PATH, checked before the model loads."""
+    import shutil
+
+    from latentlm_common.errors import InputError
+
+    for cmd in PLAYERS:
+        if shutil.which(cmd[0]):
+            return list(cmd)
+    names = ", ".join(c[0] for c in PLAYERS)
+    raise InputError(f"--play found no audio player ({names}); write a file with -o instead")
+
+
+def _play(player: list[str], audio) -> None:
+    import subprocess
+    import tempfile
+
+    from latentlm_common.audio import save_audio
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_audio(f"{tmp}/say.wav", audio.samples, audio.sample_rate)
+        subprocess.run([*player, str(path)], check=False)

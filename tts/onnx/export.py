@@ -1,6 +1,12 @@
-"""Export a TTS checkpoint to the ONNX graphs and config.json that `tts.onnx.OnnxTTS` runs.
+"""Export a TTS checkpoint to the ONNX graphs and onnx.json that `tts.onnx.OnnxTTS` runs.
 
-    export_onnx("default", "model-onnx/")            # or a checkpoint directory
+    export_onnx("my-ckpt/")                  # in place: the graphs join the checkpoint directory
+    export_onnx("default", "model-onnx/")    # a copy of the checkpoint, with its graphs
+
+The graphs are written into a checkpoint directory and keep no weights of their own: their
+initializers point into the directory's safetensors files (`tts.onnx.storage`), so the PyTorch
+and ONNX Runtime engines share one copy of the model. Constants computable from sizes (DFT bases,
+windows, mel filters) are computed in the graphs, and ONNX Runtime folds them when it loads them.
 
 Graphs (inputs -> outputs; B batch, L prefix length, C cache capacity, S audio samples):
 
@@ -15,7 +21,7 @@ Graphs (inputs -> outputs; B batch, L prefix length, C cache capacity, S audio s
                       DPM-Solver++(2M) loop with CFG for `sampler_steps` (other step counts use
                       head_step.onnx with the numpy solver)
 
-config.json holds what the runtime needs besides the graphs: the LM config (special ids, latent
+onnx.json holds what the runtime needs besides the graphs: the LM config (special ids, latent
 scale/bias, frames per phoneme), audio constants, the tokenizer vocabulary, the decoder state
 shapes, the sampler's schedule and coefficient table, the length guard and the API defaults.
 This module imports torch; the runtime does not.
@@ -27,9 +33,11 @@ import json
 import warnings
 from pathlib import Path
 
-FORMAT = "latentlm-tts-onnx"
+from tts.load import ONNX_CONFIG as CONFIG
+from tts.load import ONNX_FORMAT as FORMAT
+
 FORMAT_VERSION = 1
-CONFIG = "config.json"
+CHECKPOINT_FILES = ("config.json", "model.safetensors", "vae/config.json", "vae/model.safetensors")
 GRAPHS = ("vae_encoder", "vae_decoder", "lm_prefill", "lm_step", "head_step", "sampler")
 QUANTIZED = ("lm_prefill", "lm_step", "head_step", "sampler")  # int8 leaves the σ-VAE in float (audio quality)
 DEFAULT_OPSET = 17
@@ -114,7 +122,7 @@ def _lm_specs(model, sampler_steps: int):
 def _vae_specs(vae):
     import torch
 
-    from tts.onnx.graphs_vae import DecoderGraph, EncoderGraph, decoder_state_shapes
+    from tts.onnx.graphs_vae import SIZE, DecoderGraph, EncoderGraph, decoder_state_shapes
 
     hop, d = vae.config.audio.hop, vae.config.audio.latent_dim
     shapes = decoder_state_shapes(vae)
@@ -122,20 +130,23 @@ def _vae_specs(vae):
     names = [f"state_{i}" for i in range(len(shapes))]
     new_names = [f"new_{n}" for n in names]
     axes = {n: {0: "batch"} for n in names + new_names}
+    encoder_n_fft = torch.tensor(vae.encoder.mel.n_fft)
+    decoder = DecoderGraph(vae)
+    sizes = {} if decoder.istft is None else {f"{SIZE}n_fft": torch.tensor(decoder.istft.n_fft)}
     return [
         (
             "vae_encoder",
             EncoderGraph(vae),
-            (torch.randn(2, 3 * hop) * 0.1,),
-            ["audio"],
+            (torch.randn(2, 3 * hop) * 0.1, encoder_n_fft),
+            ["audio", f"{SIZE}n_fft"],
             ["mu"],
             {"audio": {0: "batch", 1: "samples"}, "mu": {0: "batch", 1: "frames"}},
         ),
         (
             "vae_decoder",
-            DecoderGraph(vae),
-            (torch.randn(2, 3, d), *states),
-            ["latents", *names],
+            decoder,
+            (torch.randn(2, 3, d), *states, *sizes.values()),
+            ["latents", *names, *sizes],
             ["audio", *new_names],
             {"latents": {0: "batch", 1: "frames"}, "audio": {0: "batch", 1: "samples"}, **axes},
         ),
@@ -143,8 +154,12 @@ def _vae_specs(vae):
 
 
 def _export_graph(spec, path: Path, opset: int) -> None:
+    """Trace one graph to `path`, then freeze its size inputs into constants (`graphs_vae.SIZE`)."""
     import onnx
     import torch
+    from onnx import numpy_helper
+
+    from tts.onnx.graphs_vae import SIZE
 
     _, module, args, inputs, outputs, axes = spec
     with torch.no_grad(), warnings.catch_warnings():
@@ -158,8 +173,16 @@ def _export_graph(spec, path: Path, opset: int) -> None:
             input_names=inputs,
             output_names=outputs,
             dynamic_axes=axes,
+            do_constant_folding=False,  # initializers stay the checkpoint's own tensors (tts.onnx.storage)
         )
-    onnx.checker.check_model(str(path))
+    model = onnx.load(str(path))
+    sizes = {name: arg for name, arg in zip(inputs, args) if name.startswith(SIZE)}
+    kept = [i for i in model.graph.input if i.name not in sizes]
+    del model.graph.input[:]
+    model.graph.input.extend(kept)
+    model.graph.initializer.extend(numpy_helper.from_array(arg.numpy(), name) for name, arg in sizes.items())
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def _to_fp16(path: Path) -> None:
@@ -288,15 +311,20 @@ def _runtime_config(tts, sampler_steps: int, opset: int, fp16: bool, int8: bool)
 
 def export_onnx(
     ckpt: str | Path,
-    out_dir: str | Path,
+    out_dir: str | Path | None = None,
     opset: int = DEFAULT_OPSET,
     fp16: bool = False,
     int8: bool = False,
     sampler_steps: int | None = None,
 ) -> Path:
-    """Write every graph and config.json of the checkpoint `ckpt` ("default" or a directory) to `out_dir`."""
+    """Write every graph and onnx.json of the checkpoint `ckpt` ("default" or a directory) into the
+    checkpoint directory itself, or into a copy of it at `out_dir`; returns that directory."""
+    import onnx
+
     from latentlm_common.errors import InputError
     from tts.api import TTS
+    from tts.load import resolve_checkpoint
+    from tts.onnx.storage import SharedData, safetensors_index, store_weights
     from tts.synthesis import DEFAULT_STEPS
 
     if fp16 and int8:
@@ -304,13 +332,12 @@ def export_onnx(
     if opset < 17:
         raise InputError(f"--opset must be at least 17 (LayerNormalization), got {opset}.")
     steps = DEFAULT_STEPS if sampler_steps is None else int(sampler_steps)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a directory.")
-    tts = TTS.from_pretrained(ckpt)
+    source = resolve_checkpoint(ckpt)
+    tts = TTS.from_pretrained(source)
     if fp16 and tts.vae.config.head == "hnm":  # F0 and the running phase lose whole cycles in float16
         raise InputError("--fp16 cannot export a σ-VAE with the hnm head; use the default float32 or --int8.")
-    out.mkdir(parents=True, exist_ok=True)
+    out = source if out_dir is None else _copy_checkpoint(source, Path(out_dir))
+    index, shared = safetensors_index(out), SharedData(out)
     for spec in _vae_specs(tts.vae) + _lm_specs(tts.model, steps):
         path = out / f"{spec[0]}.onnx"
         _export_graph(spec, path, opset)
@@ -318,6 +345,26 @@ def export_onnx(
             _to_fp16(path)
         if int8 and spec[0] in QUANTIZED:
             _to_int8(path)
+        model = onnx.load(str(path))
+        store_weights(model, index, shared)
+        onnx.save(model, str(path))
+    if not shared.seen:
+        shared.path.unlink(missing_ok=True)
     config = _runtime_config(tts, steps, opset, fp16, int8)
     (out / CONFIG).write_text(json.dumps(config, indent=1))
+    return out
+
+
+def _copy_checkpoint(source: Path, out: Path) -> Path:
+    """The checkpoint's own files in `out`, which the graphs will point into."""
+    import shutil
+
+    from latentlm_common.errors import InputError
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a directory.")
+    if out.resolve() != source.resolve():
+        for name in CHECKPOINT_FILES:
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / name, out / name)
     return out

@@ -17,34 +17,51 @@ from vae_audio.head_apnet import APNetHead
 from vae_audio.head_hnm import HNMHead
 from vae_audio.model import SigmaVAE
 from vae_audio.modules import CausalConv1d, ISTFTHead
+from vae_audio.spectral import hann_window, mel_filterbank
 
 SPECTRAL_HEADS = (ISTFTHead, APNetHead)  # heads that end in the causal inverse STFT (`ISTFTGraph`)
 
 
-def _dft_angles(n_fft: int) -> torch.Tensor:
-    """(n_fft // 2 + 1, n_fft) angles 2π k n / N in float64."""
-    k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)[:, None]
-    n = torch.arange(n_fft, dtype=torch.float64)[None]
-    return 2 * math.pi * k * n / n_fft
+SIZE = "size_"  # graph inputs named so carry a size that constants are computed from; the export freezes them
+
+
+def _dft_angles(n_fft: int | torch.Tensor) -> torch.Tensor:
+    """(n_fft // 2 + 1, n_fft) angles 2π k n / N in float64, k n reduced mod N in integers first."""
+    k = torch.arange(n_fft // 2 + 1)[:, None]
+    n = torch.arange(n_fft)[None]
+    return 2 * math.pi * torch.remainder(k * n, n_fft).double() / n_fft
+
+
+def causal_frames(audio: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """(B, S), S a multiple of hop -> (B, S // hop, n_fft): frame t is the n_fft samples that end at
+    sample (t + 1) * hop, silence before the start. Shifted slices rather than a strided conv, whose
+    kernel the exporter needs to know."""
+    blocks = -(-n_fft // hop)  # hop-long blocks a frame spans
+    x = F.pad(audio, ((blocks - 1) * hop, 0)).reshape(audio.shape[0], -1, hop)  # (B, T + blocks - 1, hop)
+    t = audio.shape[1] // hop
+    return torch.cat([x[:, i : i + t] for i in range(blocks)], dim=-1)[:, :, blocks * hop - n_fft :]
 
 
 class EncoderGraph(nn.Module):
-    """audio (B, S), S a multiple of hop -> μ (B, S // hop, D), as `SigmaVAE.encode` on unpadded audio."""
+    """audio (B, S), S a multiple of hop -> μ (B, S // hop, D), as `SigmaVAE.encode` on unpadded audio.
+
+    The windowed DFT basis and the mel filters are computed in the graph from `n_fft` (an input
+    while tracing, so the tracer keeps the ops; the export then freezes it into a constant), so the
+    file stores neither: ONNX Runtime folds them into constants when it loads the graph."""
 
     def __init__(self, vae: SigmaVAE):
         super().__init__()
         self.encoder = vae.encoder
-        mel = vae.encoder.mel
-        self.n_fft, self.hop = mel.n_fft, mel.hop
-        angles = _dft_angles(mel.n_fft)
-        window = mel.window.double()[None]
-        basis = torch.cat([torch.cos(angles) * window, -torch.sin(angles) * window])  # (2F, n_fft)
-        self.register_buffer("basis", basis.float()[:, None, :], persistent=False)  # (2F, 1, n_fft)
+        self.sample_rate, self.n_mels = vae.config.audio.sample_rate, vae.encoder.mel.fb.shape[0]
+        self.n_fft, self.hop = vae.encoder.mel.n_fft, vae.encoder.mel.hop
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        x = F.pad(audio, (self.n_fft - self.hop, 0))[:, None]  # causal: the first frame sees silence before
-        re, im = F.conv1d(x, self.basis, stride=self.hop).chunk(2, dim=1)  # (B, F, frames) each
-        mel = self.encoder.mel.fb @ torch.sqrt(re * re + im * im)
+    def forward(self, audio: torch.Tensor, n_fft: torch.Tensor) -> torch.Tensor:
+        angles, window = _dft_angles(n_fft), hann_window(n_fft)[None]
+        basis = torch.cat([torch.cos(angles) * window, -torch.sin(angles) * window]).float()  # (2F, N)
+        re, im = (
+            (causal_frames(audio, self.n_fft, self.hop) @ basis.T).transpose(1, 2).chunk(2, dim=1)
+        )  # (B, F, frames) each
+        mel = mel_filterbank(self.sample_rate, n_fft, self.n_mels) @ torch.sqrt(re * re + im * im)
         return self.encoder.from_features(torch.log(torch.clamp(mel, min=1e-5)))
 
 
@@ -71,17 +88,21 @@ class ISTFTGraph(nn.Module):
     def __init__(self, head: ISTFTHead | APNetHead):
         super().__init__()
         self.head, self.n_fft, self.hop, self.envelope = head, head.n_fft, head.hop, head.envelope
-        angles = _dft_angles(head.n_fft)
-        weight = torch.full((head.n_fft // 2 + 1, 1), 2.0, dtype=torch.float64)
-        weight[0] = weight[-1] = 1.0  # irfft counts DC and Nyquist once and ignores their imaginary parts
-        scale = weight / head.n_fft * head.window.double()[None]
-        self.register_buffer("real_basis", (torch.cos(angles) * scale).float(), persistent=False)  # (F, n_fft)
-        self.register_buffer("imag_basis", (-torch.sin(angles) * scale).float(), persistent=False)
 
-    def forward(self, x: torch.Tensor, overlap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def bases(self, n_fft: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real and imaginary inverse-DFT bases (F, n_fft), windowed, computed from `n_fft` (as the
+        encoder's basis: not stored in the file)."""
+        weight = torch.full((self.n_fft // 2 + 1, 1), 2.0, dtype=torch.float64)
+        weight[0] = weight[-1] = 1.0  # irfft counts DC and Nyquist once and ignores their imaginary parts
+        scale = weight / n_fft * hann_window(n_fft)[None]
+        angles = _dft_angles(n_fft)
+        return (torch.cos(angles) * scale).float(), (-torch.sin(angles) * scale).float()
+
+    def forward(self, x: torch.Tensor, overlap: torch.Tensor, n_fft: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, C, T) frames, overlap (B, n_fft - hop) -> samples (B, T * hop), new overlap."""
         re, im = self.head.spectrum(x)  # (B, T, F) each
-        frames = re @ self.real_basis + im @ self.imag_basis
+        real_basis, imag_basis = self.bases(n_fft)
+        frames = re @ real_basis + im @ imag_basis
         b, t, _ = frames.shape
         r = self.n_fft // self.hop
         parts = frames.reshape(b, t, r, self.hop)
@@ -96,6 +117,7 @@ class DecoderGraph(nn.Module):
     """latents (B, k, D), k >= 1, plus every streaming state -> audio (B, k * hop) plus the new states.
 
     Zero states start a sequence; decoding everything in one call with zero states is the full decode.
+    A spectral head's graph takes `n_fft` last (see `EncoderGraph`).
     """
 
     def __init__(self, vae: SigmaVAE):
@@ -104,7 +126,8 @@ class DecoderGraph(nn.Module):
         self.convs = decoder_convs(vae)
         self.istft = ISTFTGraph(vae.decoder.head) if isinstance(vae.decoder.head, SPECTRAL_HEADS) else None
 
-    def forward(self, latents: torch.Tensor, *states: torch.Tensor):
+    def forward(self, latents: torch.Tensor, *inputs: torch.Tensor):
+        states = inputs[:-1] if self.istft is not None else inputs
         cache = dict(zip(self.convs, states))  # the modules' own streaming cache, filled from the inputs
         x = self.decoder.features(latents, cache)
         if isinstance(self.decoder.head, HNMHead):  # harmonic-plus-noise: the head's own `step`, state in and out
@@ -113,5 +136,5 @@ class DecoderGraph(nn.Module):
         if self.istft is None:  # transposed-conv head: its causal convs carry the only state
             audio = self.decoder.head(x, cache)
             return (audio, *(cache[c] for c in self.convs))
-        audio, overlap = self.istft(x, states[len(self.convs)])
+        audio, overlap = self.istft(x, states[len(self.convs)], inputs[-1])
         return (audio, *(cache[c] for c in self.convs), overlap)

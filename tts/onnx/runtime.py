@@ -1,6 +1,6 @@
 """OnnxTTS: the Python API of `tts.api.TTS` on exported ONNX graphs, without torch.
 
-    tts = OnnxTTS("model-onnx/")                       # written by `latentlm-tts export-onnx`
+    tts = OnnxTTS("my-ckpt/")                          # after `latentlm-tts export-onnx --ckpt my-ckpt/`
     audio = tts.synthesize("Hello there.", voice="me.wav", seed=0)
     for chunk in tts.stream("Hello there.", voice="me.wav"): ...
 
@@ -8,7 +8,7 @@ Built on numpy, onnxruntime, the text frontend (`tts.text`), the inference core
 (`tts.inference`) and the sampler table (`tts.sampler`) only; importing this module never
 imports torch. Voice prompts, chunking, batching, joining and streaming are
 `tts.synthesis.Synthesizer`'s, as for `tts.api.TTS` (its limits and defaults are stored in the
-export's config.json). Seeds drive numpy generators, so a seed gives the same
+export's onnx.json). Seeds drive numpy generators, so a seed gives the same
 audio on every run of OnnxTTS, but not the same audio as the torch engine; for the same
 noise both engines agree (see tests/test_onnx.py).
 
@@ -24,13 +24,13 @@ import numpy as np
 import onnxruntime as ort
 
 from latentlm_common.errors import InputError
+from tts.load import ONNX_CONFIG
+from tts.load import ONNX_FORMAT as FORMAT
 from tts.onnx.engine import NoiseSource, OnnxEngine
 from tts.synthesis import Audio, Settings, Synthesizer, Voice
 from tts.text import PhonemeTokenizer
 
 __all__ = ["OnnxTTS", "Audio", "Voice", "GraphStreamDecoder", "FORMAT"]
-
-FORMAT = "latentlm-tts-onnx"  # the `format` field of config.json (tts.onnx.export writes it)
 
 
 def default_providers() -> list[str]:
@@ -40,9 +40,12 @@ def default_providers() -> list[str]:
 
 
 def read_config(directory: Path) -> dict:
-    path = directory / "config.json"
+    """onnx.json of an export (an older export named it config.json)."""
+    path = directory / ONNX_CONFIG
     if not path.is_file():
-        raise InputError(f"{directory}: not an ONNX export (no config.json); run `latentlm-tts export-onnx`.")
+        path = directory / "config.json"
+    if not path.is_file():
+        raise InputError(f"{directory}: not an ONNX export (no {ONNX_CONFIG}); run `latentlm-tts export-onnx`.")
     try:
         config = json.loads(path.read_text())
     except json.JSONDecodeError as e:

@@ -1,0 +1,61 @@
+"""Options shared by the commands that load a model and synthesise: one definition, one default each."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """--ckpt, --engine and --onnx: which model, on which engine (`tts.load`)."""
+    from tts.load import ENGINES
+
+    p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="onnx (ONNX Runtime) or torch (PyTorch, the [torch] extra); default: onnx when the checkpoint "
+        "has ONNX graphs (see export-onnx), else torch",
+    )
+    p.add_argument("--onnx", metavar="DIR", help="an ONNX export directory: the same as --ckpt DIR --engine onnx")
+
+
+def load_model(args: argparse.Namespace):
+    """The `Synthesizer` that --ckpt / --engine / --onnx name."""
+    from tts.load import load_tts
+
+    return load_tts(args.onnx, "onnx") if args.onnx else load_tts(args.ckpt, args.engine)
+
+
+def add_synthesis_options(p: argparse.ArgumentParser) -> None:
+    """--guidance-scale (alias --cfg-scale), --steps and --speed, with the API's defaults and limits."""
+    from tts.synthesis import (
+        DEFAULT_GUIDANCE_SCALE,
+        DEFAULT_STEPS,
+        MAX_GUIDANCE_SCALE,
+        MAX_SPEED,
+        MAX_STEPS,
+        MIN_SPEED,
+    )
+
+    p.add_argument(
+        "--guidance-scale",
+        "--cfg-scale",
+        dest="guidance_scale",
+        type=float,
+        default=DEFAULT_GUIDANCE_SCALE,
+        help=f"classifier-free guidance scale, 0-{MAX_GUIDANCE_SCALE:g}; 1 disables it "
+        f"(default {DEFAULT_GUIDANCE_SCALE})",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=DEFAULT_STEPS,
+        help=f"diffusion sampler steps per frame, 1-{MAX_STEPS} (default {DEFAULT_STEPS})",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help=f"speaking rate, {MIN_SPEED:g}-{MAX_SPEED:g} (2 is twice as fast; default 1)",
+    )
