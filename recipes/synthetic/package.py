@@ -1,5 +1,6 @@
 """Package a trained TTS checkpoint as a bundled model: inference weights only (no optimiser or
-discriminator state), weight matrices stored as float16, so `small` fits the ~40 MB package budget.
+discriminator state), weight matrices stored as float16, so `small` fits the ~40 MB package budget,
+and its ONNX graphs (the default engine's), which read those same weight files.
 
     python -m recipes.synthetic.package --ckpt exp/synthetic/lm --out tts/pretrained/default
 
@@ -18,6 +19,7 @@ import torch
 from tts.api import TTS
 from tts.checkpoint import read_config
 from tts.engine import SpeechRequest
+from tts.onnx.export import export_onnx
 from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS
 from tts.text import text_to_ids
 
@@ -28,6 +30,7 @@ def package(ckpt: Path, out: Path, notes: dict | None = None) -> dict:
     full = TTS.from_pretrained(ckpt)
     extra = {k: v for k, v in read_config(ckpt).items() if k not in ("format_version", "lm", "audio", "tokenizer")}
     full.save_pretrained(out, half=True, **extra, **(notes or {}))
+    export_onnx(out)  # the graphs point into the new weight files: always export after saving them
     small = TTS.from_pretrained(out)
     a, b = (_latents(t) for t in (full, small))
     n = min(len(a), len(b))
