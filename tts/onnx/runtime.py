@@ -18,6 +18,7 @@ Providers: by default CUDAExecutionProvider first when onnxruntime-gpu offers it
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -65,19 +66,13 @@ class OnnxTTS(Synthesizer):
         self.checkpoint_dir = Path(directory)
         self.config = read_config(self.checkpoint_dir)
         self.providers = providers or default_providers()
-        self.sessions = {name: self._session(file, session_options) for name, file in self.config["graphs"].items()}
+        self.sessions = Sessions(self.checkpoint_dir, self.config["graphs"], self.providers, session_options)
         self.engine = OnnxEngine(self.sessions, self.config)
         self.tokenizer = PhonemeTokenizer.from_dict(self.config["tokenizer"])
         self.audio = self.config["audio"]
         self.sample_rate, self.hop = int(self.audio["sample_rate"]), int(self.audio["hop"])
         self.target_dbfs = float(self.audio["target_dbfs"])
         self.settings = Settings.from_dict(self.config["api"])
-
-    def _session(self, file: str, options) -> ort.InferenceSession:
-        path = self.checkpoint_dir / file
-        if not path.is_file():
-            raise InputError(f"{path}: missing graph of the ONNX export.")
-        return ort.InferenceSession(str(path), sess_options=options, providers=self.providers)
 
     # ---- backend hooks of Synthesizer ------------------------------------------------
     def encode(self, samples: np.ndarray) -> np.ndarray:
@@ -92,6 +87,30 @@ class OnnxTTS(Synthesizer):
     def _stream_decoder(self):
         decoder = GraphStreamDecoder(self.sessions["vae_decoder"], self.config["vae"]["decoder_states"], 1)
         return lambda latents: decoder.push(np.asarray(latents, np.float32)[None])[0]
+
+
+class Sessions(Mapping):
+    """The graphs' sessions by name, each created on first use: a graph no request needs (the
+    encoder without a voice prompt, the per-step head at the unrolled step count) is never loaded."""
+
+    def __init__(self, directory: Path, files: dict[str, str], providers: list[str], options):
+        self.directory, self.files, self.providers, self.options = directory, files, providers, options
+        self.open: dict[str, ort.InferenceSession] = {}
+        for file in files.values():
+            if not (directory / file).is_file():
+                raise InputError(f"{directory / file}: missing graph of the ONNX export.")
+
+    def __getitem__(self, name: str) -> ort.InferenceSession:
+        if name not in self.open:
+            path = self.directory / self.files[name]
+            self.open[name] = ort.InferenceSession(str(path), sess_options=self.options, providers=self.providers)
+        return self.open[name]
+
+    def __iter__(self):
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
 
 
 class GraphStreamDecoder:
