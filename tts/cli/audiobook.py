@@ -67,21 +67,20 @@ class BoundVoice:
         )
 
 
-def _split(text: str) -> list[str]:
+def _split(text: str, lexicon=None) -> list[str]:
     from latentlm_common.errors import InputError
     from tts.text import split_text
 
     try:
-        return [c.text for c in split_text(text)]
+        return [c.text for c in split_text(text, lexicon=lexicon)]
     except InputError:  # nothing to pronounce ("* * *"): listed in the manifest as not spoken
         return []
 
 
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.errors import InputError
-    from tts.api import TTS
     from tts.audiobook.render import render_book
-    from tts.cli.say import load_onnx
+    from tts.cli.say import load_model
     from tts.synthesis import check_settings
 
     book, voice = Path(args.book), Path(args.voice)
@@ -90,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise InputError("--batch-size must be at least 1.")
     check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
-    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
+    tts = load_model(args)
     prompt = tts.load_voice(voice, args.voice_text)  # checked and encoded once for the whole book
     settings = {
         "model": _checkpoint_digest(Path(tts.checkpoint_dir)),
@@ -104,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         BoundVoice(tts, prompt, args.guidance_scale, args.steps),
         book,
         out_dir,
-        split=_split,
+        split=lambda text: _split(text, tts.lexicon),
         settings=settings,
         seed=args.seed,
         batch_size=args.batch_size,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from tts.cli.say import add_lexicon_option
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -36,6 +38,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--max-chars", type=int, default=600, help="longest text accepted (default 600)")
     p.add_argument("--concurrency", type=int, default=1, help="syntheses at once; others wait in the queue (default 1)")
+    add_lexicon_option(p)
     p.set_defaults(func=run)
 
 
@@ -49,10 +52,9 @@ def run(args: argparse.Namespace) -> int:
         from latentlm_common.errors import InputError
 
         raise InputError(f"the demo needs gradio: pip install 'latentlm-tts[demo]' ({e.name} is missing).") from None
-    from tts.api import TTS
-    from tts.cli.say import load_onnx
+    from tts.cli.say import load_model
 
-    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
+    tts = load_model(args)
     limits = Limits(max_chars=args.max_chars, concurrency=args.concurrency)
     launch(tts, host=args.host, port=args.port, share=args.share == "true", limits=limits)
     return 0

@@ -39,8 +39,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def add_lexicon_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lexicon",
+        metavar="FILE",
+        help="pronunciation fixes applied before normalization: one 'written<TAB>replacement' per line, "
+        "the replacement plain text or /IPA/ between slashes (see tts/text/lexicon.py)",
+    )
+
+
 def add_synthesis_options(p: argparse.ArgumentParser) -> None:
-    """--guidance-scale (alias --cfg-scale) and --steps, with the API's defaults and limits."""
+    """--guidance-scale (alias --cfg-scale), --steps and --lexicon, with the API's defaults and limits."""
     from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS, MAX_GUIDANCE_SCALE, MAX_STEPS
 
     p.add_argument(
@@ -58,9 +67,17 @@ def add_synthesis_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_STEPS,
         help=f"diffusion sampler steps per frame, 1-{MAX_STEPS} (default {DEFAULT_STEPS})",
     )
+    add_lexicon_option(p)
 
 
-def load_onnx(directory: str):
+def load_model(args: argparse.Namespace):
+    """`OnnxTTS` for --onnx, else `TTS` for --ckpt, with the --lexicon file."""
+    from tts.api import TTS
+
+    return load_onnx(args.onnx, args.lexicon) if args.onnx else TTS.from_pretrained(args.ckpt, lexicon=args.lexicon)
+
+
+def load_onnx(directory: str, lexicon: str | None = None):
     """`OnnxTTS` for --onnx, with a clear error when onnxruntime is missing."""
     try:
         from tts.onnx.runtime import OnnxTTS
@@ -68,13 +85,12 @@ def load_onnx(directory: str):
         from latentlm_common.errors import InputError
 
         raise InputError(f"--onnx needs onnxruntime: pip install 'latentlm-tts[onnx]' ({e.name} is missing).") from None
-    return OnnxTTS(directory)
+    return OnnxTTS(directory, lexicon=lexicon)
 
 
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.audio import save_audio
     from latentlm_common.errors import InputError
-    from tts.api import TTS
     from tts.subtitles import FORMATS, write_subtitles
 
     text = sys.stdin.read() if args.text == "-" else args.text
@@ -84,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--voice-text needs --voice (the clip it transcribes)")
     if args.subtitles and not args.subtitles.lower().endswith(FORMATS):
         raise InputError(f"--subtitles {args.subtitles}: the file must end in .srt or .vtt")
-    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
+    tts = load_model(args)
     audio = tts.synthesize(
         text,
         voice=args.voice,

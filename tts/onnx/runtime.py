@@ -26,7 +26,7 @@ import onnxruntime as ort
 from latentlm_common.errors import InputError
 from tts.onnx.engine import NoiseSource, OnnxEngine
 from tts.synthesis import Audio, Settings, Synthesizer, Voice
-from tts.text import PhonemeTokenizer
+from tts.text import Lexicon, PhonemeTokenizer
 
 __all__ = ["OnnxTTS", "Audio", "Voice", "GraphStreamDecoder", "FORMAT"]
 
@@ -58,6 +58,7 @@ class OnnxTTS(Synthesizer):
         directory: str | Path,
         providers: list[str] | None = None,
         session_options: ort.SessionOptions | None = None,
+        lexicon: Lexicon | str | Path | None = None,
     ):
         self.checkpoint_dir = Path(directory)
         self.config = read_config(self.checkpoint_dir)
@@ -69,6 +70,7 @@ class OnnxTTS(Synthesizer):
         self.sample_rate, self.hop = int(self.audio["sample_rate"]), int(self.audio["hop"])
         self.target_dbfs = float(self.audio["target_dbfs"])
         self.settings = Settings.from_dict(self.config["api"])
+        self.lexicon = Lexicon.load(lexicon)
 
     def _session(self, file: str, options) -> ort.InferenceSession:
         path = self.checkpoint_dir / file

@@ -8,7 +8,8 @@ File format (UTF-8), one entry per line, `#` starts a comment line, blank lines 
 
 The written form is matched as a whole word (or phrase); a form with a capital letter matches
 only as written, an all-lowercase form matches in any case. A replacement is plain text, read by
-the rules like any other text, or IPA between slashes, which bypasses the rules and espeak-ng:
+the rules like any other text (so keep a name's capital: "Dr. Nguyen" -> "Dr. Win" still reads
+"Doctor"), or IPA between slashes, which bypasses the rules and espeak-ng:
 its symbols reach the phoneme ids unchanged (each must be in the tokenizer's vocabulary). A
 malformed line is an `InputError` naming the file and line.
 
@@ -40,11 +41,19 @@ class Lexicon:
         object.__setattr__(self, "_pattern", re.compile(rf"(?<!\w)(?:{'|'.join(alts)})(?!\w)") if keys else None)
         object.__setattr__(self, "_folded", {k.lower(): v for k, v in self.entries.items() if k.islower()})
 
-    def apply(self, text: str) -> str:
-        """`text` with every entry's written form replaced."""
+    def apply(self, text: str, record: list[tuple[str, str]] | None = None) -> str:
+        """`text` with every entry's written form replaced; each (written, replacement) appended
+        to `record` when given."""
         if self._pattern is None:
             return text
-        return self._pattern.sub(lambda m: self.entries.get(m.group(0)) or self._folded[m.group(0).lower()], text)
+
+        def replace(m: re.Match) -> str:
+            spoken = self.entries.get(m.group(0)) or self._folded[m.group(0).lower()]
+            if record is not None:
+                record.append((m.group(0), spoken))
+            return spoken
+
+        return self._pattern.sub(replace, text)
 
     @classmethod
     def parse(cls, text: str, source: str = "lexicon") -> Lexicon:

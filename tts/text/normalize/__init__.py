@@ -33,7 +33,7 @@ numbers -> tidy.
 
 from __future__ import annotations
 
-from tts.text.lexicon import IPA_SPAN, Lexicon
+from tts.text.lexicon import IPA_OPEN, IPA_SPAN, Lexicon
 from tts.text.normalize import abbreviations, capitals, contact, dates, measures, numbers, symbols
 from tts.text.normalize.chars import tidy, to_ascii
 from tts.text.normalize.rules import Rewrite, apply
@@ -69,11 +69,20 @@ def normalize(text: str, lexicon: Lexicon | None = None) -> str:
 
 
 def _run(text: str, lexicon: Lexicon | None, trace: list[Rewrite] | None) -> str:
-    if lexicon is None:
-        return _normalize(text, trace)
-    replaced = lexicon.apply(text)
-    if trace is not None and replaced != text:
-        trace.append(Rewrite("lexicon", text, replaced))
-    pieces = IPA_SPAN.split(replaced)  # IPA entries (odd pieces) bypass the rules
-    out = [p if i % 2 else _normalize(p, trace) for i, p in enumerate(pieces)]
-    return tidy(" ".join(p for p in out if p))
+    found: list[tuple[str, str]] = []
+    replaced = lexicon.apply(text, found) if lexicon is not None else text
+    if trace is not None:
+        trace += [Rewrite("lexicon", written, spoken) for written, spoken in found]
+    if IPA_OPEN not in replaced:
+        return _normalize(replaced, trace)
+    spans = IPA_SPAN.findall(replaced)  # IPA entries bypass the rules, also on a second pass:
+    for i, span in enumerate(spans):  # each stands as a lower-case word no rule reads, then returns
+        replaced = replaced.replace(span, _placeholder(i), 1)
+    out = _normalize(replaced, trace)
+    for i, span in enumerate(spans):
+        out = out.replace(_placeholder(i), span, 1)
+    return out
+
+
+def _placeholder(i: int) -> str:
+    return "zzipa" + "".join(chr(ord("a") + int(d)) for d in str(i)) + "zz"
