@@ -22,7 +22,7 @@ from tts.engine import Engine
 from tts.lm import LatentLM
 from tts.load import PRETRAINED, resolve_checkpoint
 from tts.synthesis import Audio, Settings, Synthesizer, Voice
-from tts.text import PhonemeTokenizer
+from tts.text import Lexicon, PhonemeTokenizer
 from vae_audio.model import SigmaVAE
 
 __all__ = ["TTS", "Audio", "Voice", "VAE_DIR", "PRETRAINED"]
@@ -31,7 +31,9 @@ VAE_DIR = "vae"
 
 
 class TTS(Synthesizer):
-    def __init__(self, model: LatentLM, vae: SigmaVAE, tokenizer: PhonemeTokenizer):
+    def __init__(
+        self, model: LatentLM, vae: SigmaVAE, tokenizer: PhonemeTokenizer, lexicon: Lexicon | str | Path | None = None
+    ):
         if vae.config.audio.latent_dim != model.cfg.latent_dim:
             raise InputError("the checkpoint's σ-VAE and LatentLM disagree on the latent size.")
         self.model, self.vae, self.tokenizer = model.eval(), vae.eval(), tokenizer
@@ -40,17 +42,21 @@ class TTS(Synthesizer):
         self.sample_rate, self.hop = self.audio_config.sample_rate, self.audio_config.hop
         self.target_dbfs = self.audio_config.target_dbfs
         self.settings = Settings()
+        self.lexicon = Lexicon.load(lexicon)
         self.checkpoint_dir: Path | None = None  # set when loaded from a directory
 
     @classmethod
-    def from_pretrained(cls, name_or_dir: str | Path = "default", device: str = "cpu") -> TTS:
-        """A bundled model by name ("default") or a checkpoint directory."""
+    def from_pretrained(
+        cls, name_or_dir: str | Path = "default", device: str = "cpu", lexicon: Lexicon | str | Path | None = None
+    ) -> TTS:
+        """A bundled model by name ("default") or a checkpoint directory; `lexicon`: a `Lexicon` or
+        a lexicon file (`tts.text.lexicon`)."""
         path = resolve_checkpoint(name_or_dir)
         model, config = load_checkpoint(path, device)
         if not config.get("tokenizer"):
             raise InputError(f"{path}: the checkpoint has no tokenizer in config.json.")
         vae = SigmaVAE.from_pretrained(path / VAE_DIR, map_location=device)
-        tts = cls(model, vae, PhonemeTokenizer.from_dict(config["tokenizer"]))
+        tts = cls(model, vae, PhonemeTokenizer.from_dict(config["tokenizer"]), lexicon)
         tts.checkpoint_dir = path
         return tts
 

@@ -51,9 +51,10 @@ def has_graphs(directory: Path) -> bool:
         return False
 
 
-def load_tts(ckpt: str | Path = "default", engine: str | None = None):
+def load_tts(ckpt: str | Path = "default", engine: str | None = None, lexicon=None):
     """A `tts.synthesis.Synthesizer` for the checkpoint: `OnnxTTS` or `TTS`. `engine` None picks ONNX
-    Runtime when the checkpoint has graphs, else PyTorch."""
+    Runtime when the checkpoint has graphs, else PyTorch. `lexicon`: a `tts.text.Lexicon` or a
+    lexicon file (`tts.text.lexicon`)."""
     path = resolve_checkpoint(ckpt)
     if engine not in (None, *ENGINES):
         raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
@@ -70,11 +71,11 @@ def load_tts(ckpt: str | Path = "default", engine: str | None = None):
             raise InputError(
                 f"the ONNX engine needs onnxruntime: pip install onnxruntime ({e.name} is missing)."
             ) from None
-        return OnnxTTS(path)
+        return OnnxTTS(path, lexicon=lexicon)
     require_torch("the PyTorch engine")
     from tts.api import TTS
 
-    return TTS.from_pretrained(path)
+    return TTS.from_pretrained(path, lexicon=lexicon)
 
 
 def require_torch(what: str) -> None:

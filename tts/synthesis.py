@@ -8,6 +8,9 @@ starts the speech (continuation, the paper's "prefix" protocol) and may be at mo
 `max_continuation_seconds`, since cutting it would break the transcript. Prompts with less than
 `min_prompt_seconds` of sound after silence trimming, or silent, are refused.
 
+A `lexicon` (`tts.text.lexicon.Lexicon`, set when the synthesizer is made) is applied to every
+text and voice transcript before the normalizer's rules.
+
 Long text is split into chunks by the text frontend, synthesised as one batch (at most
 `max_batch` sequences at a time) with the same voice, and joined with `pause_seconds` of silence.
 """
@@ -25,7 +28,7 @@ from latentlm_common.audio import check_samples, load_audio, rms_normalize, trim
 from latentlm_common.errors import InputError
 from tts.alignment import Alignment
 from tts.inference import EngineCore, SpeechRequest, StopState
-from tts.text import Chunk, PhonemeTokenizer, split_text, text_to_ids
+from tts.text import Chunk, Lexicon, PhonemeTokenizer, split_text, text_to_ids
 from tts.text.words import symbol_words, written_words
 
 DEFAULT_GUIDANCE_SCALE = 2.0  # CFG 2 doubled content accuracy over 1 in the design prototype
@@ -230,6 +233,7 @@ class Synthesizer:
     hop: int
     target_dbfs: float
     settings: Settings
+    lexicon: Lexicon | None = None  # the user's pronunciation fixes (subclasses take it as `lexicon=`)
 
     # ---- backend hooks ---------------------------------------------------------------
     def encode(self, samples: np.ndarray) -> np.ndarray:
@@ -257,7 +261,7 @@ class Synthesizer:
     def load_voice(self, voice: str | Path | np.ndarray, voice_text: str | None = None) -> Voice:
         """Prompt audio (a file, or float samples at the model rate) -> latents, per the module docstring."""
         x = prompt_audio(voice, self.sample_rate, self.target_dbfs, voice_text is not None, self.settings)
-        ids = text_to_ids(voice_text, self.tokenizer) if voice_text is not None else None
+        ids = text_to_ids(voice_text, self.tokenizer, self.lexicon) if voice_text is not None else None
         return Voice(self.encode(x), ids)
 
     def _voice(self, voice, voice_text: str | None) -> Voice | None:
@@ -267,7 +271,7 @@ class Synthesizer:
         return self.load_voice(voice, voice_text)
 
     def _chunks(self, text: str) -> list[Chunk]:
-        return split_text(text)
+        return split_text(text, lexicon=self.lexicon)
 
     def _requests(self, chunks: list[Chunk], voice: Voice | None, speed: float = 1.0) -> list[SpeechRequest]:
         ids = [self.tokenizer.encode(c.phonemes) for c in chunks]
@@ -373,7 +377,7 @@ class Synthesizer:
             flags += [f for f in (take.alignment.flags if take.alignment else []) if f not in flags]
             offset += len(take.samples) / self.sample_rate + pause
         audio = join_with_pauses([take.samples for _, take in parts], self.sample_rate, pause)
-        owners = written_words(text, [w for chunk, _ in parts for w in chunk.text.split()])
+        owners = written_words(text, [w for chunk, _ in parts for w in chunk.text.split()], self.lexicon)
         return Audio(audio, self.sample_rate, any(take.guard for _, take in parts), as_written(owners, words), flags)
 
     def stream(
@@ -400,7 +404,7 @@ class Synthesizer:
         chunks = self._chunks(text)
         noise = self._noise(self._seed(seed), len(chunks))
         offset, pause = 0.0, np.zeros(int(self.settings.pause_seconds * self.sample_rate), dtype=np.float32)
-        owners, first = written_words(text, [w for c in chunks for w in c.text.split()]), 0
+        owners, first = written_words(text, [w for c in chunks for w in c.text.split()], self.lexicon), 0
         for i, (chunk, source) in enumerate(zip(chunks, noise)):
             if i:
                 offset += len(pause) / self.sample_rate

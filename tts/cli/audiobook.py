@@ -64,12 +64,12 @@ class BoundVoice:
         )
 
 
-def _split(text: str) -> list[str]:
+def _split(text: str, lexicon=None) -> list[str]:
     from latentlm_common.errors import InputError
     from tts.text import split_text
 
     try:
-        return [c.text for c in split_text(text)]
+        return [c.text for c in split_text(text, lexicon=lexicon)]
     except InputError:  # nothing to pronounce ("* * *"): listed in the manifest as not spoken
         return []
 
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         BoundVoice(tts, prompt, args.guidance_scale, args.steps, args.speed),
         book,
         out_dir,
-        split=_split,
+        split=lambda text: _split(text, tts.lexicon),
         settings=settings,
         seed=args.seed,
         batch_size=args.batch_size,

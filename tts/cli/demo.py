@@ -14,7 +14,7 @@ import argparse
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_model_options
+    from tts.cli.options import add_lexicon_option, add_model_options
 
     p = subparsers.add_parser(
         "demo",
@@ -35,6 +35,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--max-chars", type=int, default=600, help="longest text accepted (default 600)")
     p.add_argument("--concurrency", type=int, default=1, help="syntheses at once; others wait in the queue (default 1)")
+    add_lexicon_option(p)
     p.set_defaults(func=run)
 
 

@@ -21,14 +21,24 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def load_model(args: argparse.Namespace):
-    """The `Synthesizer` that --ckpt / --engine / --onnx name."""
+    """The `Synthesizer` that --ckpt / --engine / --onnx name, with the --lexicon file."""
     from tts.load import load_tts
 
-    return load_tts(args.onnx, "onnx") if args.onnx else load_tts(args.ckpt, args.engine)
+    lexicon = getattr(args, "lexicon", None)
+    return load_tts(args.onnx, "onnx", lexicon) if args.onnx else load_tts(args.ckpt, args.engine, lexicon)
+
+
+def add_lexicon_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lexicon",
+        metavar="FILE",
+        help="pronunciation fixes applied before normalization: one 'written<TAB>replacement' per line, "
+        "the replacement plain text or /IPA/ between slashes (see tts/text/lexicon.py)",
+    )
 
 
 def add_synthesis_options(p: argparse.ArgumentParser) -> None:
-    """--guidance-scale (alias --cfg-scale), --steps and --speed, with the API's defaults and limits."""
+    """--guidance-scale (alias --cfg-scale), --steps, --speed and --lexicon, with the API's defaults and limits."""
     from tts.synthesis import (
         DEFAULT_GUIDANCE_SCALE,
         DEFAULT_STEPS,
@@ -59,3 +69,4 @@ def add_synthesis_options(p: argparse.ArgumentParser) -> None:
         default=1.0,
         help=f"speaking rate, {MIN_SPEED:g}-{MAX_SPEED:g} (2 is twice as fast; default 1)",
     )
+    add_lexicon_option(p)

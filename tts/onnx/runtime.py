@@ -29,7 +29,7 @@ from tts.load import ONNX_CONFIG
 from tts.load import ONNX_FORMAT as FORMAT
 from tts.onnx.engine import NoiseSource, OnnxEngine
 from tts.synthesis import Audio, Settings, Synthesizer, Voice
-from tts.text import PhonemeTokenizer
+from tts.text import Lexicon, PhonemeTokenizer
 
 __all__ = ["OnnxTTS", "Audio", "Voice", "GraphStreamDecoder", "FORMAT"]
 
@@ -62,6 +62,7 @@ class OnnxTTS(Synthesizer):
         directory: str | Path,
         providers: list[str] | None = None,
         session_options: ort.SessionOptions | None = None,
+        lexicon: Lexicon | str | Path | None = None,
     ):
         self.checkpoint_dir = Path(directory)
         self.config = read_config(self.checkpoint_dir)
@@ -73,6 +74,7 @@ class OnnxTTS(Synthesizer):
         self.sample_rate, self.hop = int(self.audio["sample_rate"]), int(self.audio["hop"])
         self.target_dbfs = float(self.audio["target_dbfs"])
         self.settings = Settings.from_dict(self.config["api"])
+        self.lexicon = Lexicon.load(lexicon)
 
     # ---- backend hooks of Synthesizer ------------------------------------------------
     def encode(self, samples: np.ndarray) -> np.ndarray:

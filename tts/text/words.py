@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tts.text.g2p import phonemize
+from tts.text.lexicon import Lexicon
 from tts.text.normalize import normalize
 from tts.text.tokenizer import DIACRITICS, LETTERS
 
@@ -63,7 +64,7 @@ def _align(hyp: list[str], ref: list[str]) -> list[int | None]:
     return out
 
 
-def written_words(text: str, normalized: list[str]) -> list[tuple[str, int]] | None:
+def written_words(text: str, normalized: list[str], lexicon: Lexicon | None = None) -> list[tuple[str, int]] | None:
     """Per normalized word, (the written token it comes from, that token's index); None when they
     cannot be matched. Each whitespace-separated token of `text` is normalized alone, and when
     the word counts add up to `normalized`'s, the words are handed out in order. (A token can read
@@ -71,5 +72,5 @@ def written_words(text: str, normalized: list[str]) -> list[tuple[str, int]] | N
     except in rules that span tokens, such as some dates: those texts keep normalized words.)"""
     owners = []
     for j, token in enumerate(text.split()):
-        owners += [(token, j)] * len(normalize(token).split())
+        owners += [(token, j)] * len(normalize(token, lexicon).split())
     return owners if len(owners) == len(normalized) else None
