@@ -11,7 +11,6 @@ chunk with its time offset, flagged chunks, and a summary with the real-time fac
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
 
@@ -41,19 +40,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
-
-
-def _checkpoint_digest(ckpt: Path) -> str:
-    """Hash of every file of a checkpoint directory, so chunks of another model are never reused."""
-    h = hashlib.sha256()
-    for f in sorted(p for p in ckpt.rglob("*") if p.is_file()):
-        h.update(f.relative_to(ckpt).as_posix().encode())
-        h.update(_file_digest(f).encode())
-    return h.hexdigest()[:20]
-
-
 class BoundVoice:
     """The renderer's view of the model: a batch of texts and seeds in, audio out, one fixed voice."""
 
@@ -79,9 +65,9 @@ def _split(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.errors import InputError
-    from tts.api import TTS
+    from latentlm_common.jobs import file_digest, tree_digest
     from tts.audiobook.render import render_book
-    from tts.cli.say import load_onnx
+    from tts.cli.say import load_tts
     from tts.synthesis import check_settings
 
     book, voice = Path(args.book), Path(args.voice)
@@ -90,11 +76,11 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise InputError("--batch-size must be at least 1.")
     check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
-    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
+    tts = load_tts(args)
     prompt = tts.load_voice(voice, args.voice_text)  # checked and encoded once for the whole book
     settings = {
-        "model": _checkpoint_digest(Path(tts.checkpoint_dir)),
-        "voice": _file_digest(voice),
+        "model": tree_digest(tts.checkpoint_dir),
+        "voice": file_digest(voice),
         "voice_text": args.voice_text,
         "guidance_scale": args.guidance_scale,
         "steps": args.steps,

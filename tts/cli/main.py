@@ -17,6 +17,7 @@ from tts import __version__
 COMMANDS: list[str] = [
     "say",
     "audiobook",
+    "batch",
     "demo",
     "export_onnx",
     "text",

@@ -60,21 +60,42 @@ def add_synthesis_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def load_onnx(directory: str):
-    """`OnnxTTS` for --onnx, with a clear error when onnxruntime is missing."""
+def load_onnx(directory: str, threads: int | None = None):
+    """`OnnxTTS` for --onnx, with a clear error when onnxruntime is missing; `threads`: its
+    intra-op threads (default: onnxruntime's own choice)."""
     try:
+        import onnxruntime as ort
+
         from tts.onnx.runtime import OnnxTTS
     except ImportError as e:
         from latentlm_common.errors import InputError
 
         raise InputError(f"--onnx needs onnxruntime: pip install 'latentlm-tts[onnx]' ({e.name} is missing).") from None
-    return OnnxTTS(directory)
+    options = None
+    if threads is not None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    return OnnxTTS(directory, session_options=options)
+
+
+def load_tts(args: argparse.Namespace, threads: int | None = None, device: str = "cpu"):
+    """The model a command's --ckpt / --onnx options name, as a `tts.synthesis.Synthesizer`;
+    `threads` pins the engine's threads (default: the engine's own choice), `device` is the
+    torch engine's."""
+    if args.onnx:
+        return load_onnx(args.onnx, threads)
+    import torch
+
+    from tts.api import TTS
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return TTS.from_pretrained(args.ckpt, device=device)
 
 
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.audio import save_audio
     from latentlm_common.errors import InputError
-    from tts.api import TTS
     from tts.subtitles import FORMATS, write_subtitles
 
     text = sys.stdin.read() if args.text == "-" else args.text
@@ -84,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--voice-text needs --voice (the clip it transcribes)")
     if args.subtitles and not args.subtitles.lower().endswith(FORMATS):
         raise InputError(f"--subtitles {args.subtitles}: the file must end in .srt or .vtt")
-    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
+    tts = load_tts(args)
     audio = tts.synthesize(
         text,
         voice=args.voice,
