@@ -28,6 +28,7 @@ byte-identical to those of an uninterrupted run.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def run_job(tts, manifest: str | Path, job: Job, group: Group, guidance_scale: f
     items, bad = read_manifest(manifest, guidance_scale, steps)
     if group.main:
         for b in bad:
-            tqdm.write(f"{manifest}: line {b.line}: {b.error}; skipped")
+            tqdm.write(f"{manifest}: line {b.line}: {b.error}; skipped", file=sys.stderr)
     key = _batch_key(tree_digest(tts.checkpoint_dir), job)
     done = job.out_dir / DONE_DIR
     plan = length_batches(items, job.batch_size, lambda i: (len(i.text), i.id))
@@ -127,7 +128,7 @@ def _render(tts, batch: list[Item], voices: Voices, job: Job, record: Path) -> f
             voice = voices.get(item.voice, item.voice_text)
             split_text(item.text)  # nothing to pronounce: refuse this item, not the whole batch
         except InputError as e:
-            tqdm.write(f"line {item.line}: {item.id}: {e}; skipped")
+            tqdm.write(f"line {item.line}: {item.id}: {e}; skipped", file=sys.stderr)
             rows[item.id] = {"error": str(e)}
             continue
         groups.setdefault((item.guidance_scale, item.steps), []).append((item, voice))
