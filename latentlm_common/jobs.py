@@ -65,6 +65,9 @@ class Group:
         return [batches[i] for i in deal([cost(b) for b in batches], self.world)[self.rank]]
 
 
+ALONE = Group()  # a world of one
+
+
 def join_group() -> Group:
     """The torchrun group if this process runs under torchrun (joined once), else a world of one."""
     if int(os.environ.get("WORLD_SIZE", "1")) == 1:
@@ -103,7 +106,7 @@ def run_batches(
     batches: list[list[T]],
     finished: Callable[[list[T]], bool],
     render: Callable[[list[T]], float],
-    group: Group = Group(),
+    group: Group = ALONE,
     desc: str = "batches",
     unit: str = "item",
     progress: bool = True,

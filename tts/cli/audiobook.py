@@ -6,6 +6,11 @@ finished chunk is saved at once, so an interrupted run picks up where it stopped
 again with the same arguments, and an edited book re-synthesises only the changed sentences.
 The output directory gets one audio file per chapter and manifest.json (the text of every
 chunk with its time offset, flagged chunks, and a summary with the real-time factor).
+
+Under torchrun the sentence batches are shared among the processes, and the first assembles
+the chapters (the output directory must be on a file system they all see):
+
+    torchrun --standalone --nproc-per-node 4 -m tts.cli.main audiobook BOOK --voice PROMPT.wav
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
     )
+    p.add_argument("--threads", type=int, help="threads per process (default: this machine's cores / its processes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -65,9 +71,7 @@ def _split(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.errors import InputError
-    from latentlm_common.jobs import file_digest, tree_digest
-    from tts.audiobook.render import render_book
-    from tts.cli.say import load_tts
+    from latentlm_common.jobs import join_group, leave_group
     from tts.synthesis import check_settings
 
     book, voice = Path(args.book), Path(args.voice)
@@ -76,7 +80,20 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise InputError("--batch-size must be at least 1.")
     check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
-    tts = load_tts(args)
+    group = join_group()
+    try:
+        _render(args, book, voice, group)
+    finally:
+        leave_group(group)
+    return 0
+
+
+def _render(args: argparse.Namespace, book: Path, voice: Path, group) -> None:
+    from latentlm_common.jobs import file_digest, tree_digest
+    from tts.audiobook.render import render_book
+    from tts.cli.say import load_tts
+
+    tts = load_tts(args, threads=group.threads(args.threads))
     prompt = tts.load_voice(voice, args.voice_text)  # checked and encoded once for the whole book
     settings = {
         "model": tree_digest(tts.checkpoint_dir),
@@ -97,11 +114,13 @@ def run(args: argparse.Namespace) -> int:
         fmt=args.format,
         joined=args.joined,
         progress=not args.no_progress,
+        group=group,
     )
+    if manifest is None:  # a rank other than 0 under torchrun
+        return
     s = manifest["summary"]
     rtf = f", real-time factor {s['real_time_factor']}" if s["real_time_factor"] is not None else ""
     print(
         f"wrote {len(manifest['chapters'])} chapters to {out_dir}: {s['audio_seconds'] / 60:.1f} min of audio "
         f"in {s['wall_seconds']:.1f} s{rtf}; {s['flagged_chunks']} chunks flagged (see manifest.json)"
     )
-    return 0
