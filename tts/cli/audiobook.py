@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.cli.say import add_synthesis_options
+    from tts.cli.say import add_synthesis_options, add_threads_option
 
     p = subparsers.add_parser(
         "audiobook",
@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
     )
-    p.add_argument("--threads", type=int, help="threads per process (default: this machine's cores / its processes)")
+    add_threads_option(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     book, voice = Path(args.book), Path(args.voice)
     if not voice.is_file():
         raise InputError(f"{voice}: no such voice prompt file.")
-    if args.batch_size < 1:
-        raise InputError("--batch-size must be at least 1.")
+    if args.batch_size < 1 or (args.threads is not None and args.threads < 1):
+        raise InputError("--batch-size and --threads must be at least 1.")
     check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
     group = join_group()
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.cli.say import add_synthesis_options
+    from tts.cli.say import add_synthesis_options, add_threads_option
 
     p = subparsers.add_parser(
         "batch",
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--retries", type=int, default=2, help="resample chunks the alignment flags, up to N times (default 2)"
     )
-    p.add_argument("--threads", type=int, help="threads per process (default: this machine's cores / its processes)")
+    add_threads_option(p)
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
     p.add_argument(
         "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"

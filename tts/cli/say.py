@@ -60,6 +60,11 @@ def add_synthesis_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_threads_option(p: argparse.ArgumentParser) -> None:
+    """--threads of the commands that run alone or under torchrun (`latentlm_common.jobs.Group.threads`)."""
+    p.add_argument("--threads", type=int, help="threads per process (default: this machine's cores / its processes)")
+
+
 def load_onnx(directory: str, threads: int | None = None):
     """`OnnxTTS` for --onnx, with a clear error when onnxruntime is missing; `threads`: its
     intra-op threads (default: onnxruntime's own choice)."""
