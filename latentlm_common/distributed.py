@@ -9,6 +9,7 @@ that imports torch.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import NamedTuple
 
 import torch
@@ -26,8 +27,9 @@ class Dist(NamedTuple):
         return self.rank == 0
 
 
-def setup_distributed() -> Dist:
-    """Join the torchrun group if there is one (once; a second call reuses it); else a world of one."""
+def setup_distributed(timeout: timedelta | None = None) -> Dist:
+    """Join the torchrun group if there is one (once; a second call reuses it); else a world of one.
+    `timeout`: how long a collective (a barrier) waits for the slowest process (torch's default: 30 min)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
@@ -36,7 +38,7 @@ def setup_distributed() -> Dist:
     if not dist.is_initialized():
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
     return Dist(dist.get_rank(), dist.get_world_size(), device)
 
 

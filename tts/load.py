@@ -51,10 +51,17 @@ def has_graphs(directory: Path) -> bool:
         return False
 
 
-def load_tts(ckpt: str | Path = "default", engine: str | None = None, lexicon=None):
+def load_tts(
+    ckpt: str | Path = "default",
+    engine: str | None = None,
+    lexicon=None,
+    threads: int | None = None,
+    device: str = "cpu",
+):
     """A `tts.synthesis.Synthesizer` for the checkpoint: `OnnxTTS` or `TTS`. `engine` None picks ONNX
     Runtime when the checkpoint has graphs, else PyTorch. `lexicon`: a `tts.text.Lexicon` or a
-    lexicon file (`tts.text.lexicon`)."""
+    lexicon file (`tts.text.lexicon`); `threads`: the engine's threads (default: its own choice);
+    `device`: the PyTorch engine's."""
     path = resolve_checkpoint(ckpt)
     if engine not in (None, *ENGINES):
         raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}.")
@@ -65,17 +72,29 @@ def load_tts(ckpt: str | Path = "default", engine: str | None = None, lexicon=No
                 f"{ckpt}: no ONNX graphs in this checkpoint; run `latentlm-tts export-onnx --ckpt {ckpt}` "
                 "or choose --engine torch."
             )
-        try:
-            from tts.onnx.runtime import OnnxTTS
-        except ImportError as e:
-            raise InputError(
-                f"the ONNX engine needs onnxruntime: pip install onnxruntime ({e.name} is missing)."
-            ) from None
-        return OnnxTTS(path, lexicon=lexicon)
+        return _onnx_tts(path, lexicon, threads)
     require_torch("the PyTorch engine")
+    import torch
+
     from tts.api import TTS
 
-    return TTS.from_pretrained(path, lexicon=lexicon)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return TTS.from_pretrained(path, device=device, lexicon=lexicon)
+
+
+def _onnx_tts(path: Path, lexicon, threads: int | None):
+    try:
+        import onnxruntime as ort
+
+        from tts.onnx.runtime import OnnxTTS
+    except ImportError as e:
+        raise InputError(f"the ONNX engine needs onnxruntime: pip install onnxruntime ({e.name} is missing).") from None
+    options = None
+    if threads is not None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    return OnnxTTS(path, session_options=options, lexicon=lexicon)
 
 
 def require_torch(what: str) -> None:

@@ -270,6 +270,14 @@ class Synthesizer:
             return voice
         return self.load_voice(voice, voice_text)
 
+    def _voices(self, voice, voice_text: str | None, n: int) -> list[Voice | None]:
+        """One voice per text: `voice` for all of them, or a list of one each (see `synthesize_batch`)."""
+        if not isinstance(voice, list):
+            return [self._voice(voice, voice_text)] * n
+        if len(voice) != n:
+            raise InputError(f"{len(voice)} voices for {n} texts: give one voice, or one per text")
+        return [self._voice(v, voice_text) for v in voice]
+
     def _chunks(self, text: str) -> list[Chunk]:
         return split_text(text, lexicon=self.lexicon)
 
@@ -325,20 +333,23 @@ class Synthesizer:
         speed: float = 1.0,
         cfg_scale: float | None = None,
     ) -> list[Audio]:
-        """One Audio per text, all chunks of all texts batched with the same voice (see `synthesize`)."""
+        """One Audio per text, all chunks of all texts batched (see `synthesize`). `voice`: one voice
+        for every text, or a list with one per text (a file, samples or a `Voice` each, `voice_text`
+        applying to all; pass `Voice`s from `load_voice` to give each its own transcript), so one
+        batch can mix speakers."""
         guidance_scale, steps = self.resolve_settings(guidance_scale, steps, cfg_scale)
         speed = check_speed(speed)
         if isinstance(retries, bool) or int(retries) != retries or not 0 <= retries <= MAX_RETRIES:
             raise InputError(f"retries must be a whole number from 0 to {MAX_RETRIES}, got {retries}")
         seeds = [self._seed(s) for s in (seeds if seeds is not None else [None] * len(texts))]
-        v = self._voice(voice, voice_text)
+        voices = self._voices(voice, voice_text, len(texts))
         flat = [(t, i, c) for t, text in enumerate(texts) for i, c in enumerate(self._chunks(text))]
         takes: list[Take | None] = [None] * len(flat)
         todo = list(range(len(flat)))
         for attempt in range(int(retries) + 1):
             noise = [self._noise(seeds[flat[j][0]] + flat[j][1] + attempt * RETRY_SEED_STRIDE, 1)[0] for j in todo]
-            chunks = [flat[j][2] for j in todo]
-            for j, take in zip(todo, self._takes(chunks, noise, v, steps, guidance_scale, speed)):
+            chunks, chunk_voices = [flat[j][2] for j in todo], [voices[flat[j][0]] for j in todo]
+            for j, take in zip(todo, self._takes(chunks, noise, chunk_voices, steps, guidance_scale, speed)):
                 if takes[j] is None or take.badness < takes[j].badness:
                     takes[j] = take
             todo = [j for j in todo if takes[j].badness > 0]
@@ -349,13 +360,15 @@ class Synthesizer:
             for i, text in enumerate(texts)
         ]
 
-    def _takes(self, chunks: list[Chunk], noise: list, voice: Voice | None, steps: int, guidance_scale: float, speed):
-        """One `Take` per chunk, generated `max_batch` at a time."""
+    def _takes(self, chunks: list[Chunk], noise: list, voices: list, steps: int, guidance_scale: float, speed):
+        """One `Take` per chunk (spoken in the voice at the same place of `voices`), generated
+        `max_batch` at a time."""
         takes, size = [], self.settings.max_batch
         for start in range(0, len(chunks), size):
-            reqs = self._requests(chunks[start : start + size], voice, speed)
-            out = self.engine.generate(reqs, noise[start : start + size], steps, guidance_scale)
-            for z, guard, alignment in zip(out.latents, out.hit_length_guard, out.alignments):
+            part = slice(start, start + size)
+            reqs = [r for c, v in zip(chunks[part], voices[part]) for r in self._requests([c], v, speed)]
+            out = self.engine.generate(reqs, noise[part], steps, guidance_scale)
+            for z, guard, alignment, voice in zip(out.latents, out.hit_length_guard, out.alignments, voices[part]):
                 takes.append(Take(self.decode(z, voice), guard, alignment))
         return takes
 

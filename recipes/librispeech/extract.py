@@ -10,6 +10,12 @@ batches of similar length (right zero-padding does not change a causal encoder's
 each result is cut to ceil(samples / hop) frames). Every `--shard-size` cuts are written to
 OUT/shards/ as they finish; a rerun skips the finished shards, so extraction resumes after a
 crash. The shards are then joined into OUT/{meta.json, index.jsonl, data.safetensors}.
+
+Under torchrun the shards are dealt to the processes, balanced by duration
+(`latentlm_common.jobs`; `--device cuda` then means each process's own GPU), and rank 0 joins
+them once all are written:
+
+    torchrun --standalone --nproc-per-node 4 recipes/librispeech/extract.py --manifest ... --device cuda
 """
 
 from __future__ import annotations
@@ -21,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
-from tqdm import tqdm
 
 from latentlm_common.files import atomic_write
+from latentlm_common.jobs import join_group, leave_group, run_batches
 from tts.data import Utterance, write_latent_dataset
 from tts.text import PhonemeTokenizer, texts_to_ids
 from vae_audio.data import AudioSource
@@ -96,21 +102,37 @@ def extract(
     progress: bool = True,
 ) -> int:
     """Run the stage; returns the number of utterances."""
+    group = join_group()
+    if device == "cuda" and group.world > 1:
+        device = f"cuda:{group.local_rank}"
     vae = SigmaVAE.from_pretrained(vae_dir, map_location=device).eval()
     audio = vae.config.audio
     source = AudioSource(manifest, audio.sample_rate, audio.target_dbfs)
     tok = PhonemeTokenizer()
     (out / SHARDS).mkdir(parents=True, exist_ok=True)
-    n_shards = (len(source) + shard_size - 1) // shard_size
-    for k in tqdm(range(n_shards), desc="extract latents", unit="shard", disable=not progress):
-        path = out / SHARDS / f"{k:06d}.safetensors"
-        if not path.is_file():
-            extract_shard(
-                vae, source, tok, list(range(k * shard_size, min(len(source), (k + 1) * shard_size))), batch_size, path
-            )
-    utts = read_shards(out)
-    write_latent_dataset(out, utts, audio, len(tok), special_ids(tok), tok.to_dict())
-    return len(utts)
+    shards = [list(range(k, min(len(source), k + shard_size))) for k in range(0, len(source), shard_size)]
+    path = lambda shard: out / SHARDS / f"{shard[0] // shard_size:06d}.safetensors"  # noqa: E731
+
+    def render(shard: list[int]) -> float:
+        extract_shard(vae, source, tok, shard, batch_size, path(shard))
+        return sum(source.cuts[i].duration for i in shard)
+
+    mine = group.share(shards, lambda shard: sum(source.cuts[i].duration for i in shard))
+    run_batches(
+        [[s] for s in mine],
+        lambda b: path(b[0]).is_file(),
+        lambda b: render(b[0]),
+        group,
+        "extract latents",
+        "shard",
+        progress,
+    )
+    group.barrier()
+    if group.main:
+        write_latent_dataset(out, read_shards(out), audio, len(tok), special_ids(tok), tok.to_dict())
+    group.barrier()  # the dataset is complete for every rank
+    leave_group(group)
+    return len(source)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,11 +23,11 @@ test_part=test-clean
 manifests=data/librispeech/manifests
 latents=data/librispeech/latents
 exp=
-nproc=1                 # processes per node (GPUs, or CPU processes with gloo)
+nproc=1                 # processes per node (GPUs, or CPU processes with gloo), stages 1-3
 nnodes=1                # >1: multi-node, with --node-rank and --rdzv-endpoint host:port
 node_rank=0
 rdzv_endpoint=
-device=cpu              # stages 1 and 3
+device=cpu              # stages 1 and 3 (cuda: each process's own GPU)
 asr=moonshine           # stage 4 backends; the paper's: --asr hubert --sim wavlm
 sim=resemblyzer
 min_seconds=4
@@ -45,6 +45,18 @@ case "$config" in  # an option given on the command line wins over the config's 
 esac
 exp=${exp:-exp/librispeech/lm_$config}
 here=$(cd "$(dirname "$0")" && pwd)
+if [ "$nnodes" -gt 1 ]; then
+    launch=(--nnodes "$nnodes" --node-rank "$node_rank" --rdzv-backend c10d --rdzv-endpoint "$rdzv_endpoint")
+else
+    launch=(--standalone)
+fi
+sharded() {  # stages 1 and 3: under torchrun when there is more than one process, else plain python
+    if [ "$nproc" -gt 1 ] || [ "$nnodes" -gt 1 ]; then
+        python -m torch.distributed.run "${launch[@]}" --nproc-per-node "$nproc" "$@"
+    else
+        python "$@"
+    fi
+}
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     [ -n "$corpus" ] || { echo "run.sh: stage 0 needs --corpus /path/to/LibriSpeech" >&2; exit 2; }
@@ -56,18 +68,13 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
     [ -n "$vae" ] || { echo "run.sh: stage 1 needs --vae DIR (a σ-VAE, e.g. from recipes/libritts)" >&2; exit 2; }
     echo "stage 1: latents of cuts_$train_part into $latents/$train_part"
-    python "$here/extract.py" --manifest "$manifests/cuts_$train_part.jsonl.gz" --vae "$vae" \
+    sharded "$here/extract.py" --manifest "$manifests/cuts_$train_part.jsonl.gz" --vae "$vae" \
         --out "$latents/$train_part" --device "$device"
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
     [ -n "$vae" ] || { echo "run.sh: stage 2 needs --vae DIR (copied into the checkpoint)" >&2; exit 2; }
     echo "stage 2: LatentLM $preset, $nnodes node(s) x $nproc process(es), $steps steps, in $exp"
-    if [ "$nnodes" -gt 1 ]; then
-        launch=(--nnodes "$nnodes" --node-rank "$node_rank" --rdzv-backend c10d --rdzv-endpoint "$rdzv_endpoint")
-    else
-        launch=(--standalone)
-    fi
     # shellcheck disable=SC2086
     python -m torch.distributed.run "${launch[@]}" --nproc-per-node "$nproc" "$here/train.py" --vae "$vae" \
         --data "$latents/$train_part" --out "$exp" --preset "$preset" --steps "$steps" --batch-size "$batch_size" \
@@ -76,7 +83,7 @@ fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     echo "stage 3: synthesis of $test_part ($min_seconds-$max_seconds s) into $exp/eval"
-    python "$here/synthesize.py" --ckpt "$exp" --manifest "$manifests/cuts_$test_part.jsonl.gz" --out "$exp/eval" \
+    sharded "$here/synthesize.py" --ckpt "$exp" --manifest "$manifests/cuts_$test_part.jsonl.gz" --out "$exp/eval" \
         --min-seconds "$min_seconds" --max-seconds "$max_seconds" --prefix-seconds "$prefix_seconds" \
         --device "$device" ${eval_limit:+--limit "$eval_limit"}
 fi

@@ -8,11 +8,10 @@ from the book seed and its key, so it does not depend on the chunk's place in th
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from latentlm_common.jobs import digest, length_batches
 from tts.audiobook.document import Book
 
 TITLE = -1  # paragraph index of a chapter title
@@ -25,12 +24,6 @@ class Chunk:
     text: str  # normalised text given to the model
     key: str  # content hash (text + settings)
     seed: int
-
-
-def digest(obj) -> str:
-    """A short stable hash of any JSON-serialisable object."""
-    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.sha256(blob).hexdigest()[:20]
 
 
 def plan_chunks(
@@ -62,5 +55,4 @@ def batches(chunks: list[Chunk], batch_size: int) -> list[list[Chunk]]:
     resumed run synthesises each batch with exactly the composition an uninterrupted run used.
     """
     unique = {c.key: c for c in chunks}
-    ordered = sorted(unique.values(), key=lambda c: (len(c.text), c.key))
-    return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]
+    return length_batches(list(unique.values()), batch_size, lambda c: (len(c.text), c.key))

@@ -9,10 +9,12 @@ Layout of the output directory:
                          [text, start, end] times (seconds in the chapter file), flags, summary
 
 A batch with any unfinished chunk is synthesised whole and its missing chunks are written; a
-batch whose chunks all exist is skipped. Chunks whose audio hit the length guard, is near-silent
-or whose alignment finds words skipped, repeated or never reached (`tts.alignment`) are retried
-with other seeds; the take with the fewest problems is kept, and if still bad it is flagged in
-the manifest, never dropped.
+batch whose chunks all exist is skipped. Under torchrun the batches are dealt to the ranks
+(`latentlm_common.jobs`); rank 0 assembles the chapters once every rank is done.
+
+Chunks whose audio hit the length guard, is near-silent or whose alignment finds words skipped,
+repeated or never reached (`tts.alignment`) are retried with other seeds; the take with the
+fewest problems is kept, and if still bad it is flagged in the manifest, never dropped.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from tqdm import tqdm
 
 from latentlm_common.audio import rms_dbfs, save_audio
 from latentlm_common.files import atomic_write
+from latentlm_common.jobs import ALONE, Group, run_batches
 from tts.audiobook.document import Book, read_book
 from tts.audiobook.plan import TITLE, Chunk, batches, plan_chunks
 
@@ -152,8 +154,11 @@ def render_book(
     joined: bool = False,
     max_tries: int = 2,
     progress: bool = True,
-) -> dict:
-    """Synthesise the book at `book_path` into `out_dir`; return the manifest (also written as JSON)."""
+    group: Group = ALONE,
+) -> dict | None:
+    """Synthesise the book at `book_path` into `out_dir`; return the manifest (also written as
+    JSON). Under torchrun (`group`), each rank synthesises its share of the batches, then rank 0
+    joins the chapters, writes the manifest and returns it; the other ranks return None."""
     start = time.perf_counter()
     book = read_book(book_path)
     out_dir, sr = Path(out_dir), tts.sample_rate
@@ -161,7 +166,10 @@ def render_book(
     chunk_dir.mkdir(parents=True, exist_ok=True)
     chunks, unspoken = plan_chunks(book, split, settings, seed)
     book.skipped += unspoken
-    made_audio = _run_batches(tts, batches(chunks, batch_size), chunk_dir, max_tries, progress)
+    made = _run_batches(tts, batches(chunks, batch_size), chunk_dir, max_tries, group, progress)
+    group.barrier()
+    if not group.main:
+        return None
     rendered = {
         key: _load_chunk(chunk_dir / f"{key}.npz") for key in {c.key for c in chunks}
     }  # a repeated sentence is read once
@@ -169,32 +177,31 @@ def render_book(
     wall = time.perf_counter() - start
     manifest["summary"] = {
         "audio_seconds": round(sum(ch["duration"] for ch in manifest["chapters"]), 2),
-        "synthesized_seconds_this_run": round(made_audio / sr, 2),
+        "synthesized_seconds_this_run": round(made, 2),  # by this process (rank 0)
         "wall_seconds": round(wall, 2),
-        "real_time_factor": round(wall / max(made_audio / sr, 1e-9), 3) if made_audio else None,
+        "real_time_factor": round(wall / made, 3) if made else None,
         "flagged_chunks": sum(1 for ch in manifest["chapters"] for e in ch["chunks"] if e["flag"]),
     }
     _write_json(out_dir / "manifest.json", manifest)
     return manifest
 
 
-def _run_batches(tts: Synthesizer, plan: list[list[Chunk]], chunk_dir: Path, max_tries: int, progress: bool) -> int:
-    """Synthesise every batch with an unfinished chunk; return the samples of audio made."""
-    total = sum(len(b) for b in plan)
-    done = sum(1 for b in plan for c in b if (chunk_dir / f"{c.key}.npz").exists())
-    made = 0
-    with tqdm(total=total, initial=done, unit="chunk", desc="audiobook", disable=not progress) as bar:
-        for batch in plan:
-            missing = [c for c in batch if not (chunk_dir / f"{c.key}.npz").exists()]
-            if not missing:
-                continue
-            for c, r in zip(batch, _synthesize(tts, batch, max_tries)):
-                if c in missing:
-                    _save_chunk(chunk_dir / f"{c.key}.npz", r)
-                    made += len(r.audio)
-            bar.update(len(missing))
-            bar.set_postfix(audio_min=f"{made / tts.sample_rate / 60:.1f}")
-    return made
+def _run_batches(
+    tts: Synthesizer, plan: list[list[Chunk]], chunk_dir: Path, max_tries: int, group: Group, progress: bool
+) -> float:
+    """Synthesise this rank's batches with an unfinished chunk; return the seconds of audio made."""
+    missing = lambda batch: [c for c in batch if not (chunk_dir / f"{c.key}.npz").exists()]  # noqa: E731
+
+    def render(batch: list[Chunk]) -> float:
+        todo, made = missing(batch), 0
+        for c, r in zip(batch, _synthesize(tts, batch, max_tries)):
+            if c in todo:
+                _save_chunk(chunk_dir / f"{c.key}.npz", r)
+                made += len(r.audio)
+        return made / tts.sample_rate
+
+    share = group.share(plan, lambda b: sum(len(c.text) for c in b))
+    return run_batches(share, lambda b: not missing(b), render, group, "audiobook", "chunk", progress)
 
 
 def _write_outputs(

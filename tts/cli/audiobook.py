@@ -6,17 +6,21 @@ finished chunk is saved at once, so an interrupted run picks up where it stopped
 again with the same arguments, and an edited book re-synthesises only the changed sentences.
 The output directory gets one audio file per chapter and manifest.json (the text of every
 chunk with its time offset, flagged chunks, and a summary with the real-time factor).
+
+Under torchrun the sentence batches are shared among the processes, and the first assembles
+the chapters (the output directory must be on a file system they all see):
+
+    torchrun --standalone --nproc-per-node 4 -m tts.cli.main audiobook BOOK --voice PROMPT.wav
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_model_options, add_synthesis_options
+    from tts.cli.options import add_model_options, add_synthesis_options, add_threads_option
 
     p = subparsers.add_parser(
         "audiobook",
@@ -34,21 +38,9 @@ def register(subparsers) -> None:
     add_synthesis_options(p)
     p.add_argument("--seed", type=int, default=0, help="book seed; each sentence's seed derives from it (default 0)")
     add_model_options(p)
+    add_threads_option(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:20]
-
-
-def _checkpoint_digest(ckpt: Path) -> str:
-    """Hash of every file of a checkpoint directory, so chunks of another model are never reused."""
-    h = hashlib.sha256()
-    for f in sorted(p for p in ckpt.rglob("*") if p.is_file()):
-        h.update(f.relative_to(ckpt).as_posix().encode())
-        h.update(_file_digest(f).encode())
-    return h.hexdigest()[:20]
 
 
 class BoundVoice:
@@ -76,22 +68,34 @@ def _split(text: str, lexicon=None) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.errors import InputError
-    from tts.audiobook.render import render_book
-    from tts.cli.options import load_model
+    from latentlm_common.jobs import join_group, leave_group
     from tts.synthesis import check_settings, check_speed
 
     book, voice = Path(args.book), Path(args.voice)
     if not voice.is_file():
         raise InputError(f"{voice}: no such voice prompt file.")
-    if args.batch_size < 1:
-        raise InputError("--batch-size must be at least 1.")
+    if args.batch_size < 1 or (args.threads is not None and args.threads < 1):
+        raise InputError("--batch-size and --threads must be at least 1.")
     check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
     check_speed(args.speed)
-    tts = load_model(args)
+    group = join_group()
+    try:
+        _render(args, book, voice, group)
+    finally:
+        leave_group(group)
+    return 0
+
+
+def _render(args: argparse.Namespace, book: Path, voice: Path, group) -> None:
+    from latentlm_common.jobs import file_digest, tree_digest
+    from tts.audiobook.render import render_book
+    from tts.cli.options import load_model
+
+    tts = load_model(args, threads=group.threads(args.threads))
     prompt = tts.load_voice(voice, args.voice_text)  # checked and encoded once for the whole book
     settings = {
-        "model": _checkpoint_digest(Path(tts.checkpoint_dir)),
-        "voice": _file_digest(voice),
+        "model": tree_digest(tts.checkpoint_dir),
+        "voice": file_digest(voice),
         "voice_text": args.voice_text,
         "guidance_scale": args.guidance_scale,
         "steps": args.steps,
@@ -110,11 +114,13 @@ def run(args: argparse.Namespace) -> int:
         fmt=args.format,
         joined=args.joined,
         progress=not args.no_progress,
+        group=group,
     )
+    if manifest is None:  # a rank other than 0 under torchrun
+        return
     s = manifest["summary"]
     rtf = f", real-time factor {s['real_time_factor']}" if s["real_time_factor"] is not None else ""
     print(
         f"wrote {len(manifest['chapters'])} chapters to {out_dir}: {s['audio_seconds'] / 60:.1f} min of audio "
         f"in {s['wall_seconds']:.1f} s{rtf}; {s['flagged_chunks']} chunks flagged (see manifest.json)"
     )
-    return 0

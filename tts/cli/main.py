@@ -20,6 +20,7 @@ NO_TORCH = f"this command needs PyTorch: {TORCH_EXTRA} (training, export and rec
 COMMANDS: list[str] = [
     "say",
     "audiobook",
+    "batch",
     "demo",
     "export_onnx",
     "text",

@@ -20,12 +20,18 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--onnx", metavar="DIR", help="an ONNX export directory: the same as --ckpt DIR --engine onnx")
 
 
-def load_model(args: argparse.Namespace):
-    """The `Synthesizer` that --ckpt / --engine / --onnx name, with the --lexicon file."""
+def load_model(args: argparse.Namespace, threads: int | None = None, device: str = "cpu"):
+    """The `Synthesizer` that --ckpt / --engine / --onnx name, with the --lexicon file; `threads`
+    pins the engine's threads (default: the engine's own choice), `device` is the torch engine's."""
     from tts.load import load_tts
 
-    lexicon = getattr(args, "lexicon", None)
-    return load_tts(args.onnx, "onnx", lexicon) if args.onnx else load_tts(args.ckpt, args.engine, lexicon)
+    ckpt, engine = (args.onnx, "onnx") if args.onnx else (args.ckpt, args.engine)
+    return load_tts(ckpt, engine, getattr(args, "lexicon", None), threads, device)
+
+
+def add_threads_option(p: argparse.ArgumentParser) -> None:
+    """--threads of the commands that run alone or under torchrun (`latentlm_common.jobs.Group.threads`)."""
+    p.add_argument("--threads", type=int, help="threads per process (default: this machine's cores / its processes)")
 
 
 def add_lexicon_option(p: argparse.ArgumentParser) -> None:
