@@ -8,6 +8,7 @@ import torch
 from test_engine import engine, gens
 from tiny_model import make_tiny_checkpoint
 
+from tts.api import TTS
 from tts.batching import RunningBatch
 from tts.engine import SpeechRequest
 from tts.onnx.export import export_onnx
@@ -70,9 +71,18 @@ def test_torch_unguided_batch_and_stream_frames_agree():
 
 
 @pytest.fixture(scope="module")
-def onnx_engine(tmp_path_factory):
-    ckpt = make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt"), stop_bias=-50.0)
-    return OnnxTTS(export_onnx(ckpt, tmp_path_factory.mktemp("onnx")), providers=["CPUExecutionProvider"]).engine
+def tiny_ckpt(tmp_path_factory):
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt"), stop_bias=-50.0)
+
+
+@pytest.fixture(scope="module")
+def onnx_tts(tiny_ckpt, tmp_path_factory):
+    return OnnxTTS(export_onnx(tiny_ckpt, tmp_path_factory.mktemp("onnx")), providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def onnx_engine(onnx_tts):
+    return onnx_tts.engine
 
 
 def test_onnx_requests_joining_at_any_frame_match_alone(onnx_engine):
@@ -85,3 +95,25 @@ def test_onnx_requests_joining_at_any_frame_match_alone(onnx_engine):
         alone = onnx_engine.generate([r], [rng(k)], steps=3, guidance_scale=2.0).latents[0]
         assert together[k].shape == alone.shape == (r.max_frames, D) and ended[k].hit_length_guard
         np.testing.assert_allclose(together[k], alone, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_batched_slot_decoding_equals_each_stream_decoder(backend, tiny_ckpt, onnx_tts):
+    """Three sequences decoded frame by frame in one batch (joining at frames 0, 2, 5) sound as
+    each one's own streaming decoder makes them."""
+    tts = TTS.from_pretrained(tiny_ckpt) if backend == "torch" else onnx_tts
+    z = np.random.default_rng(0).standard_normal((3, 12, D)).astype(np.float32)
+    starts, states, got = [0, 2, 5], {}, {k: [] for k in range(3)}
+    for frame in range(17):
+        live = [k for k in range(3) if starts[k] <= frame < starts[k] + 12]
+        for k in live:
+            states.setdefault(k, tts.decoder_state())
+        audio, new = tts.decode_slots(
+            [states[k] for k in live], np.stack([z[k, frame - starts[k]] for k in live])[:, None]
+        )
+        for k, samples, state in zip(live, audio, new):
+            got[k].append(samples)
+            states[k] = state
+    for k in range(3):
+        alone = tts._stream_decoder()(z[k])
+        np.testing.assert_allclose(np.concatenate(got[k]), alone, atol=1e-5)

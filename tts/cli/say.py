@@ -32,11 +32,16 @@ def register(subparsers) -> None:
         "repeated or never reached (default 2; 0 keeps the first take)",
     )
     p.add_argument("--subtitles", metavar="FILE", help="also write the word timings as subtitles (.srt or .vtt)")
+    add_model_options(p)
+    p.set_defaults(func=run)
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """--ckpt and --onnx: the model a command loads (with `load_tts`)."""
     p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model name (default: default)")
     p.add_argument(
         "--onnx", metavar="DIR", help="run the ONNX export in DIR (latentlm-tts export-onnx) instead of --ckpt"
     )
-    p.set_defaults(func=run)
 
 
 def add_synthesis_options(p: argparse.ArgumentParser) -> None:
@@ -71,10 +76,18 @@ def load_onnx(directory: str):
     return OnnxTTS(directory)
 
 
+def load_tts(args: argparse.Namespace):
+    """The synthesiser a command's --ckpt / --onnx options name (the one loader of every command)."""
+    if args.onnx:
+        return load_onnx(args.onnx)
+    from tts.api import TTS
+
+    return TTS.from_pretrained(args.ckpt)
+
+
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.audio import save_audio
     from latentlm_common.errors import InputError
-    from tts.api import TTS
     from tts.subtitles import FORMATS, write_subtitles
 
     text = sys.stdin.read() if args.text == "-" else args.text
@@ -84,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--voice-text needs --voice (the clip it transcribes)")
     if args.subtitles and not args.subtitles.lower().endswith(FORMATS):
         raise InputError(f"--subtitles {args.subtitles}: the file must end in .srt or .vtt")
-    tts = load_onnx(args.onnx) if args.onnx else TTS.from_pretrained(args.ckpt)
+    tts = load_tts(args)
     audio = tts.synthesize(
         text,
         voice=args.voice,
