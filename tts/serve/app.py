@@ -136,7 +136,7 @@ def create_app(tts: Synthesizer, config: ServerConfig) -> FastAPI:
 
     @app.get("/health")
     async def health():
-        alive = scheduler._thread is not None and scheduler._thread.is_alive()
+        alive = scheduler.alive
         body = {"status": "ok" if alive else "down", "running": len(scheduler.jobs), "queued": scheduler.queue.qsize()}
         return JSONResponse(body, status_code=200 if alive else 503)
 

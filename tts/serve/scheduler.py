@@ -82,9 +82,6 @@ class Job:
 class Stats:
     """What /metrics reports; the worker updates it, the server reads it."""
 
-    running: int = 0
-    queued: int = 0
-    frames: int = 0
     on_audio: Callable[[float], None] = lambda seconds: None
     on_batch: Callable[[int], None] = lambda size: None
 
@@ -117,7 +114,10 @@ class Scheduler:
         self._ids += 1
         job.id, job.deadline = self._ids, time.monotonic() + job.timeout
         self.queue.put_nowait(job)
-        self.stats.queued = self.queue.qsize()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     # ---- the worker ------------------------------------------------------------------
     def _run(self) -> None:
@@ -137,44 +137,46 @@ class Scheduler:
             job = self.queue.get(timeout=0.2)
         except queue.Empty:
             return
-        self._start(job)
+        if self._start(job):
+            self._join([job])
 
     def _admit(self) -> None:
+        """Start queued jobs while there are free slots; they and the jobs' next chunks join in one prefill."""
+        started = []
         while len(self.jobs) < self.max_batch:
             try:
                 job = self.queue.get_nowait()
             except queue.Empty:
                 break
-            self._start(job)
-        self.stats.queued = self.queue.qsize()
+            started += [job] if self._start(job) else []
         rejoin, self.rejoin = self.rejoin, []
-        self._join([j for j in rejoin if j.id in self.jobs])
+        self._join([j for j in rejoin if j.id in self.jobs] + started)
 
-    def _start(self, job: Job) -> None:
-        """Prepare a job (voice, chunks) and make its first chunk join; refuse it on bad input."""
+    def _start(self, job: Job) -> bool:
+        """Prepare a job (voice, chunks) to join; refuse it (False) on bad input."""
         if job.cancelled or time.monotonic() > job.deadline:
             job.deliver(Failed(504, "the request timed out in the queue", "timeout"))
-            return
+            return False
         try:
             voice = self._voice(job.voice)
             job.plan = self.tts.plan(job.text, voice, job.seed, job.speed)
         except InputError as e:
             job.deliver(Failed(400, _public(str(e), job.voice)))
-            return
+            return False
         except OSError:  # the voice file went away (deleted) or cannot be read
             job.deliver(Failed(400, "the voice could not be read", "voice_not_found"))
-            return
+            return False
         except Exception:  # a bug in preparing this one request: refuse it, keep the others
             log.error("preparing a request failed:\n%s", traceback.format_exc())
             job.deliver(Failed(500, "internal error while preparing the request", "server_error"))
-            return
+            return False
         if not job.plan:
             job.deliver(Failed(400, "the input has nothing to speak"))
-            return
+            return False
         job.voice_latents = voice.latents if voice is not None and voice.ids is not None else None
         self.jobs[job.id] = job
         job.deliver(Started())
-        self._join([job])
+        return True
 
     def _voice(self, voice: tuple[Path, str | None] | None):
         if voice is None:
@@ -211,7 +213,6 @@ class Scheduler:
             frames += [(self.jobs[k], z) for k, z in out.latents.items()]
             if not len(batch):
                 del self.batches[key]
-        self.stats.running = len(self.jobs)
         self.stats.on_batch(len(frames))
         if frames:
             self._decode(frames)
