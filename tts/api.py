@@ -44,6 +44,7 @@ class TTS(Synthesizer):
         self.settings = Settings()
         self.lexicon = Lexicon.load(lexicon)
         self.checkpoint_dir: Path | None = None  # set when loaded from a directory
+        self._decoder_layout: list | None = None  # the streaming cache's modules (decoder_state)
 
     @classmethod
     def from_pretrained(
@@ -86,6 +87,27 @@ class TTS(Synthesizer):
 
         return push
 
+    def decoder_state(self) -> list[torch.Tensor]:
+        """The decoder's streaming cache as a flat list of (1, ...) tensors, zeros (a fresh cache)."""
+        if self._decoder_layout is None:
+            cache: dict = {}
+            with torch.no_grad():
+                self.vae.decoder(torch.zeros(1, 1, self.model.cfg.latent_dim, device=self.device), cache)
+            self._decoder_layout = [(m, len(v) if isinstance(v, tuple) else 0) for m, v in cache.items()]
+            self._decoder_zeros = [torch.zeros_like(t) for t in _flatten(cache, self._decoder_layout)]
+        return list(self._decoder_zeros)
+
+    @torch.no_grad()
+    def decode_slots(self, states: list, latents: np.ndarray) -> tuple[np.ndarray, list]:
+        flat = [torch.cat(column) for column in zip(*states)]
+        cache, at = {}, 0
+        for module, n in self._decoder_layout:
+            cache[module] = tuple(flat[at : at + n]) if n else flat[at]
+            at += max(n, 1)
+        audio = self.vae.decoder(self._tensor(latents), cache).float().cpu().numpy()
+        flat = _flatten(cache, self._decoder_layout)
+        return audio, [[t[i : i + 1] for t in flat] for i in range(len(states))]
+
     @torch.no_grad()
     def _decode_all(self, latents: np.ndarray) -> np.ndarray:
         return self.vae.decode(self._tensor(latents)[None])[0].float().cpu().numpy()
@@ -95,3 +117,8 @@ class TTS(Synthesizer):
 
     def _tensor(self, latents) -> torch.Tensor:
         return torch.as_tensor(latents, device=self.device).float()
+
+
+def _flatten(cache: dict, layout: list) -> list[torch.Tensor]:
+    """A decoder streaming cache as a flat tensor list, in `layout`'s module order."""
+    return [t for module, n in layout for t in (cache[module] if n else (cache[module],))]

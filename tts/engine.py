@@ -55,5 +55,20 @@ class Engine(EngineCore):
     def ctc_log_probs(self, n: int) -> np.ndarray:
         return self.model.ctc_log_probs(self.hidden[:n, None]).cpu().numpy()  # (n, ctc_upsample, V)
 
+    def detach(self) -> tuple[KVCache, torch.Tensor]:
+        return self.cache, self.hidden
+
+    def attach(self, cache: tuple[KVCache, torch.Tensor]) -> None:
+        self.cache, self.hidden = cache
+
+    def merge(self, other: tuple[KVCache, torch.Tensor], room: int) -> None:
+        self.cache = self.cache.concat(other[0], room)
+        self.hidden = torch.cat([self.hidden, other[1]])
+
+    def keep(self, rows: np.ndarray) -> None:
+        index = torch.as_tensor(rows, dtype=torch.long, device=self.hidden.device)
+        self.cache.select(index)
+        self.hidden = self.hidden[index]
+
     def stack(self, rows: list[torch.Tensor]) -> torch.Tensor:
         return torch.stack(rows) if rows else torch.zeros(0, self.cfg.latent_dim, device=self.device)

@@ -3,11 +3,12 @@
 It knows nothing about text, torch or ONNX Runtime. A request holds phoneme ids and σ-VAE
 latents (raw, as the VAE writes them; the core normalises them with the checkpoint's scale and
 bias and returns raw latents). `EngineCore` runs the frame loop against four backend hooks
-(prefill, stop logits, sample a frame, step); `tts.engine.Engine` (PyTorch) and
+(prefill, stop logits, sample a frame, step) and four cache hooks of continuous batching
+(`tts.batching`: requests join a running batch and leave it at any frame); `tts.engine.Engine` (PyTorch) and
 `tts.onnx.engine.OnnxEngine` (ONNX Runtime) implement them.
 
 - All sequences of a batch are left-padded to one prefix length (`tts.layout`) and stepped in
-  lockstep with one KV cache; a finished sequence keeps stepping but its frames are dropped.
+  lockstep with one KV cache; a finished sequence leaves the cache at once.
 - CFG: each request gets a negative sequence `BOS SPEECH` + the same speech latents (no text,
   no voice) in the same batch, after the conditional rows, and the head mixes
   v = v_u + w (v_c - v_u) (`tts.sampler.guide`). At w = 1 the negative sequences are not built.
@@ -140,7 +141,7 @@ def max_new_frames(req: SpeechRequest, default_rate: float) -> int:
     return max(math.ceil(GUARD_FACTOR * len(req.text) * rate) + GUARD_MARGIN - prompt, GUARD_MARGIN)
 
 
-def _expected_frames(req: SpeechRequest, default_rate: float) -> float:
+def expected_frames(req: SpeechRequest, default_rate: float) -> float:
     """N * r for the phonemes the request is to speak (0 for one that is not aligned)."""
     if req.text is None or req.words is None:
         return 0.0
@@ -181,6 +182,25 @@ class EngineCore:
         backend has no CTC head (an ONNX export made before it was exported): no alignment."""
         raise NotImplementedError
 
+    # ---- cache hooks of continuous batching (tts.batching) ---------------------------
+    def detach(self) -> Any:
+        """The current cache with its outputs, as an object `attach` takes back."""
+        raise NotImplementedError
+
+    def attach(self, cache: Any) -> None:
+        """Make a detached cache current again."""
+        raise NotImplementedError
+
+    def merge(self, other: Any, room: int) -> None:
+        """Append the rows of the detached cache `other` after the current rows: both left-padded
+        (padding keys hidden) to their common length, with room for `room` more positions."""
+        raise NotImplementedError
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only these rows of the current cache and outputs, in this order; leading positions
+        that none of them uses are dropped."""
+        raise NotImplementedError
+
     # ---- the loop --------------------------------------------------------------------
     def _prefix(self, requests: list[SpeechRequest], guided: bool) -> Batch:
         """Left-padded prefixes: the conditional sequences, then (guided) their negatives."""
@@ -202,29 +222,27 @@ class EngineCore:
         state: StopState | None = None,
     ) -> Iterator[Frame]:
         """Yield one Frame per decoding step until every request has ended; `state`, if given,
-        records how each one ended."""
+        records how each one ended. A `tts.batching.RunningBatch` that every request joins at frame 0."""
+        from tts.batching import RunningBatch  # it builds on this module
+
         if len(noise) != len(requests):
             raise ValueError("give one noise source per request")
-        b, guided = len(requests), guidance_scale != 1.0
-        limits = np.array([max_new_frames(r, self.cfg.frames_per_phoneme) for r in requests])
-        expected = np.array([_expected_frames(r, self.cfg.frames_per_phoneme) for r in requests])
-        batch = self._prefix(requests, guided)
-        self.prefill(batch, batch.tokens.shape[1] + int(limits.max()) + 1)
-        aligners = self._aligners(requests)
-        positions = batch.positions[:, -1].copy()
-        active = np.ones(b, bool)
-        state = state if state is not None else StopState.empty(b)
-        state.aligners = aligners
-        for i in range(int(limits.max())):
-            active = state.update(self.stop_logits()[:b], i, limits, expected, active)
-            if not active.any():
+        state = state if state is not None else StopState.empty(len(requests))
+        batch = RunningBatch(self, steps, guidance_scale)
+        batch.join(list(zip(range(len(requests)), requests, noise)))
+        state.aligners = [s.state.aligners[0] for s in batch.slots]
+        index = 0
+        while len(batch):
+            out = batch.step()
+            for b, ended in out.ended.items():
+                state.stopped[b], state.guarded[b] = ended.stopped, ended.hit_length_guard
+            if not out.latents:
                 return
-            z = self.sample(noise, steps, guidance_scale)  # (B, D)
-            yield Frame(i, self.cfg.denormalize(z), active.copy())
-            positions += 1
-            self.step(self.stack([*z, *z]) if guided else z, positions)
-            self._align(aligners, active)
-        state.guarded |= active  # ran to the guard of the longest request
+            zero = next(iter(out.latents.values())) * 0
+            rows = [out.latents.get(b, zero) for b in range(len(requests))]
+            active = np.array([b in out.latents for b in range(len(requests))])
+            yield Frame(index, self.stack(rows), active)
+            index += 1
 
     def _aligners(self, requests: list[SpeechRequest]) -> list[CTCAligner | None]:
         """One aligner per request with `words` (when the backend has a CTC head), fed the prefix's
@@ -239,13 +257,6 @@ class EngineCore:
             aligners.append(CTCAligner(text.tolist(), self.cfg.pad_id, self.cfg.ctc_upsample, r.words[r.align_from :]))
             aligners[-1].push(log_probs[b])
         return aligners
-
-    def _align(self, aligners: list[CTCAligner | None], active: np.ndarray) -> None:
-        if any(a is not None for a in aligners):
-            log_probs = self.ctc_log_probs(len(aligners))
-            for b, a in enumerate(aligners):
-                if a is not None and active[b]:
-                    a.push(log_probs[b])
 
     def generate(
         self, requests: list[SpeechRequest], noise: list, steps: int = 10, guidance_scale: float = 1.0

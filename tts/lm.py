@@ -56,6 +56,34 @@ class KVCache:
     def advance(self, n_new: int) -> None:
         self.length += n_new
 
+    def select(self, rows: torch.Tensor) -> None:
+        """Keep only `rows` (in this order); leading positions none of them uses are dropped."""
+        used = self.valid[rows, : self.length].any(0).nonzero()
+        start = int(used[0]) if len(used) else self.length
+        self.k, self.v = self.k[:, rows, :, start:].contiguous(), self.v[:, rows, :, start:].contiguous()
+        self.valid, self.length = self.valid[rows, start:].contiguous(), self.length - start
+
+    def concat(self, other: KVCache, room: int) -> KVCache:
+        """A new cache: this cache's rows then `other`'s, each left-padded (hidden keys) to the
+        longer length, with room for `room` more positions."""
+        length = max(self.length, other.length)
+        n, m = self.k.shape[1], other.k.shape[1]
+        out = KVCache.__new__(KVCache)
+        shape = (*self.k.shape[:3], length + room, self.k.shape[4])
+        out.k, out.v = (
+            self.k.new_zeros(shape[:1] + (n + m,) + shape[2:]),
+            self.v.new_zeros(shape[:1] + (n + m,) + shape[2:]),
+        )
+        out.valid, out.length = self.valid.new_zeros(n + m, length + room), length
+        for cache, at in ((self, slice(0, n)), (other, slice(n, n + m))):
+            cols = slice(length - cache.length, length)
+            out.k[:, at, :, cols], out.v[:, at, :, cols] = (
+                cache.k[:, :, :, : cache.length],
+                cache.v[:, :, :, : cache.length],
+            )
+            out.valid[at, cols] = cache.valid[:, : cache.length]
+        return out
+
 
 def attention_mask(valid: torch.Tensor | None, past: int, n_new: int) -> torch.Tensor | None:
     """Boolean (B, 1, Lq, Lk) mask for n_new queries after `past` cached keys: causal, keys where

@@ -249,6 +249,15 @@ class Synthesizer:
         arrays) to the k * hop float32 samples they complete."""
         raise NotImplementedError
 
+    def decoder_state(self):
+        """A fresh streaming-decoder state of one sequence, for `decode_slots`."""
+        raise NotImplementedError
+
+    def decode_slots(self, states: list, latents: np.ndarray) -> tuple[np.ndarray, list]:
+        """Raw latents (n, k, D) of n sequences, each with its decoder state -> (n, k * hop) float32
+        samples and the n new states, in one batched decoder call (`tts.serve`)."""
+        raise NotImplementedError
+
     def _decode_all(self, latents: np.ndarray) -> np.ndarray:
         """Raw latents (T, D), T > 0, -> T * hop samples; by default one push of a fresh decoder."""
         return self._stream_decoder()(latents)
@@ -297,6 +306,12 @@ class Synthesizer:
     @staticmethod
     def _seed(seed: int | None) -> int:
         return random.SystemRandom().randrange(2**31) if seed is None else int(seed)
+
+    def plan(self, text: str, voice: Voice | None, seed: int, speed: float = 1.0) -> list[tuple[SpeechRequest, object]]:
+        """The (request, noise source) of each chunk of `text`, as `stream` generates them one by one;
+        `speed` divides the speaking rate (frames per phoneme)."""
+        chunks = self._chunks(text)
+        return list(zip(self._requests(chunks, voice, check_speed(speed)), self._noise(seed, len(chunks))))
 
     # ---- synthesis -------------------------------------------------------------------
     def synthesize(

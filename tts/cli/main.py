@@ -26,6 +26,7 @@ COMMANDS: list[str] = [
     "text",
     "vae",
     "eval",
+    "serve",
 ]  # modules of tts.cli, in the order --help lists them
 
 

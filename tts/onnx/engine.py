@@ -86,6 +86,18 @@ class OnnxEngine(EngineCore):
     def ctc_log_probs(self, n: int) -> np.ndarray | None:
         return None if self.cache.ctc is None else self.cache.ctc[:n]
 
+    def detach(self) -> GraphKVCache:
+        return self.cache
+
+    def attach(self, cache: GraphKVCache) -> None:
+        self.cache = cache
+
+    def merge(self, other: GraphKVCache, room: int) -> None:
+        self.cache = self.cache.concat(other, room)
+
+    def keep(self, rows: np.ndarray) -> None:
+        self.cache.select(np.asarray(rows))
+
     def stack(self, rows: list[np.ndarray]) -> np.ndarray:
         return np.stack(rows) if rows else np.zeros((0, self.cfg.latent_dim), np.float32)
 
@@ -121,6 +133,34 @@ class GraphKVCache:
         self.mask = np.zeros((n, capacity), bool)
         self.mask[:, :length] = batch.valid
         self.length = length
+
+    def select(self, rows: np.ndarray) -> None:
+        """Keep only `rows` (in this order); leading positions none of them uses are dropped."""
+        used = np.flatnonzero(self.mask[rows, : self.length].any(0))
+        start = int(used[0]) if len(used) else self.length
+        self.keys = [k[rows][..., start:] for k in self.keys]
+        self.values = [v[rows][:, :, start:] for v in self.values]
+        self.mask, self.length = self.mask[rows, start:], self.length - start
+        self.cond, self.stop = self.cond[rows], self.stop[rows]
+        self.ctc = None if self.ctc is None else self.ctc[rows]
+
+    def concat(self, other: GraphKVCache, room: int) -> GraphKVCache:
+        """A new cache: these rows then `other`'s, each left-padded (hidden keys) to the longer
+        length, with room for `room` more positions."""
+        length, n, m = max(self.length, other.length), len(self.mask), len(other.mask)
+        out = GraphKVCache.__new__(GraphKVCache)
+        out.keys = [np.zeros((n + m, *k.shape[1:3], length + room), np.float32) for k in self.keys]
+        out.values = [np.zeros((n + m, v.shape[1], length + room, v.shape[3]), np.float32) for v in self.values]
+        out.mask, out.length = np.zeros((n + m, length + room), bool), length
+        for cache, at in ((self, slice(0, n)), (other, slice(n, n + m))):
+            cols, have = slice(length - cache.length, length), cache.length
+            for i in range(len(self.keys)):
+                out.keys[i][at, ..., cols] = cache.keys[i][..., :have]
+                out.values[i][at, :, cols] = cache.values[i][:, :, :have]
+            out.mask[at, cols] = cache.mask[:, :have]
+        out.cond, out.stop = np.concatenate([self.cond, other.cond]), np.concatenate([self.stop, other.stop])
+        out.ctc = None if self.ctc is None else np.concatenate([self.ctc, other.ctc])
+        return out
 
     def step(self, session, z: np.ndarray, position: np.ndarray) -> None:
         feeds = {"z": z, "position": position, "mask": self.mask}

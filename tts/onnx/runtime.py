@@ -90,6 +90,15 @@ class OnnxTTS(Synthesizer):
         decoder = GraphStreamDecoder(self.sessions["vae_decoder"], self.config["vae"]["decoder_states"], 1)
         return lambda latents: decoder.push(np.asarray(latents, np.float32)[None])[0]
 
+    def decoder_state(self) -> list[np.ndarray]:
+        return [np.zeros((1, *s), np.float32) for s in self.config["vae"]["decoder_states"]]
+
+    def decode_slots(self, states: list, latents: np.ndarray) -> tuple[np.ndarray, list]:
+        session = self.sessions["vae_decoder"]
+        feeds = [np.asarray(latents, np.float32), *(np.concatenate(column) for column in zip(*states))]
+        audio, *flat = session.run(None, dict(zip([i.name for i in session.get_inputs()], feeds)))
+        return audio, [[s[i : i + 1] for s in flat] for i in range(len(states))]
+
 
 class Sessions(Mapping):
     """The graphs' sessions by name, each created on first use: a graph no request needs (the
