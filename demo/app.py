@@ -14,7 +14,7 @@ import numpy as np
 
 from latentlm_common.audio import load_audio
 from latentlm_common.errors import InputError
-from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS
+from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS, MAX_SPEED, MIN_SPEED
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 STREAM_FRAMES = 8  # latent frames (1/15 s each) per chunk sent to the live player
@@ -57,7 +57,9 @@ def _side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarr
     return np.concatenate([left, spacer, right], axis=1)
 
 
-def _checked_request(tts, limits: Limits, text: str, voice: str | None, voice_text: str, guidance_scale, steps, seed):
+def _checked_request(
+    tts, limits: Limits, text: str, voice: str | None, voice_text: str, guidance_scale, steps, seed, speed
+):
     """Validate one request; return (prompt samples or None, keyword arguments for the model)."""
     import gradio as gr
 
@@ -78,6 +80,7 @@ def _checked_request(tts, limits: Limits, text: str, voice: str | None, voice_te
         guidance_scale=float(guidance_scale),
         steps=int(steps),
         seed=int(seed),
+        speed=float(speed),
     )
     return text, prompt, kwargs
 
@@ -91,8 +94,10 @@ def make_synthesize(tts, limits: Limits):
     """The request handler: validate, synthesise, return (audio, spectrogram image)."""
     import gradio as gr
 
-    def synthesize(text: str, voice: str | None, voice_text: str, guidance_scale: float, steps: float, seed: float):
-        text, prompt, kwargs = _checked_request(tts, limits, text, voice, voice_text, guidance_scale, steps, seed)
+    def synthesize(text: str, voice, voice_text: str, guidance_scale: float, steps: float, seed: float, speed=1.0):
+        text, prompt, kwargs = _checked_request(
+            tts, limits, text, voice, voice_text, guidance_scale, steps, seed, speed
+        )
         try:
             audio = tts.synthesize(text, **kwargs)
         except InputError as e:
@@ -107,8 +112,10 @@ def make_stream(tts, limits: Limits):
     frames are generated, then the whole result and its spectrogram."""
     import gradio as gr
 
-    def stream(text: str, voice: str | None, voice_text: str, guidance_scale: float, steps: float, seed: float):
-        text, prompt, kwargs = _checked_request(tts, limits, text, voice, voice_text, guidance_scale, steps, seed)
+    def stream(text: str, voice, voice_text: str, guidance_scale: float, steps: float, seed: float, speed=1.0):
+        text, prompt, kwargs = _checked_request(
+            tts, limits, text, voice, voice_text, guidance_scale, steps, seed, speed
+        )
         chunks = []
         try:
             for chunk in tts.stream(text, frames_per_chunk=STREAM_FRAMES, **kwargs):
@@ -150,6 +157,7 @@ def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None, str
                     cfg = gr.Slider(1.0, 4.0, value=defaults["guidance_scale"], step=0.1, label="CFG scale")
                     steps = gr.Slider(2, 30, value=defaults["steps"], step=1, label="Sampler steps")
                     seed = gr.Number(value=0, precision=0, label="Seed")
+                    speed = gr.Slider(MIN_SPEED, MAX_SPEED, value=1.0, step=0.05, label="Speed")
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
             with gr.Column():
                 if streaming:
@@ -159,7 +167,7 @@ def build_demo(tts, limits: Limits = Limits(), defaults: dict | None = None, str
         examples = sorted(EXAMPLES_DIR.glob("*.wav"))
         if examples:
             gr.Examples([[t, str(v)] for t, v in zip(EXAMPLE_TEXTS, examples)], inputs=[text, voice])
-        inputs = [text, voice, voice_text, cfg, steps, seed]
+        inputs = [text, voice, voice_text, cfg, steps, seed, speed]
         queue = dict(concurrency_limit=limits.concurrency, concurrency_id="synthesis")
         api_trigger = gr.Button(visible=False) if streaming else button
         api_trigger.click(make_synthesize(tts, limits), inputs, [out_audio, out_image], api_name="synthesize", **queue)

@@ -56,7 +56,7 @@ def client(server):
 def synth(client, text, voice):
     from gradio_client import handle_file
 
-    return client.predict(text, handle_file(str(voice)), "", 2.0, 2, 0, api_name="/synthesize")
+    return client.predict(text, handle_file(str(voice)), "", 2.0, 2, 0, 1.0, api_name="/synthesize")
 
 
 def test_client_synthesizes_with_an_uploaded_prompt(client, files):

@@ -1,10 +1,10 @@
 """`latentlm-tts demo`: the Gradio web demo on a local port.
 
 The page takes a text, a voice prompt (upload or microphone), an optional transcript of the
-prompt, the CFG scale, sampler steps and a seed. The same endpoint is reachable from Python:
+prompt, the CFG scale, sampler steps, a seed and the speaking rate. The same endpoint is reachable from Python:
 
     from gradio_client import Client, handle_file
-    Client("http://127.0.0.1:7860/").predict("Hello.", handle_file("voice.wav"), "", 2.0, 10, 0,
+    Client("http://127.0.0.1:7860/").predict("Hello.", handle_file("voice.wav"), "", 2.0, 10, 0, 1.0,
                                              api_name="/synthesize")
 """
 
