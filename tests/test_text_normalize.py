@@ -10,7 +10,7 @@ import pytest
 from tts.text.normalize import normalize
 
 TABLE = Path(__file__).parent / "data" / "normalization.tsv"
-HELD_OUT = Path(__file__).parent / "data" / "normalization_heldout.tsv"
+HELD_OUT = [Path(__file__).parent / "data" / f"normalization_{name}.tsv" for name in ("heldout", "heldout2")]
 ISSUE_CLASSES = [
     "fraction_unit",
     "unit_abbreviation",
@@ -44,10 +44,12 @@ def test_the_table_has_400_cases_and_20_per_class():
     assert {cls: counts[cls] for cls in ISSUE_CLASSES if counts[cls] < 20} == {}
 
 
-def test_the_held_out_table_is_separate_and_well_formed():
-    held_out = read_cases(HELD_OUT)
-    assert len(held_out) == 100 and all(len(case) == 3 for case in held_out)
-    assert not {w for _, w, _ in held_out} & {w for cls, w, _ in CASES if cls in ISSUE_CLASSES}
+@pytest.mark.parametrize("path", HELD_OUT, ids=lambda p: p.stem)
+def test_the_held_out_tables_are_separate_and_well_formed(path):
+    """Held-out cases are scored by benchmarks/normalize_accuracy.py, never asserted (nor tuned on)."""
+    held_out = read_cases(path)
+    assert len(held_out) >= 95 and all(len(case) == 3 for case in held_out)
+    assert not {w for _, w, _ in held_out} & {w for _, w, _ in CASES}
 
 
 def test_no_digits_survive():
