@@ -1,7 +1,7 @@
 """Load test of `latentlm-tts serve` on loopback: throughput, time to first audio byte and errors
 with 1, 4 and 16 concurrent clients, for each --max-batch given, with bad requests mixed in.
 
-    PYTHONPATH=. python benchmarks/serve_load.py --onnx /tmp/model-onnx --duration 20 --max-batch 16 1
+    PYTHONPATH=. python benchmarks/serve_load.py [--ckpt DIR] [--engine onnx|torch] --duration 60 --max-batch 16 1
 
 Each setting starts a fresh server (a subprocess), then N clients each send streamed pcm
 requests back to back for --duration seconds (requests in flight then run to the end), while
@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 def start_server(args, max_batch: int, port: int) -> subprocess.Popen:
-    model = ["--onnx", args.onnx] if args.onnx else ["--ckpt", args.ckpt]
+    model = ["--ckpt", args.ckpt] + (["--engine", args.engine] if args.engine else [])
     cmd = [sys.executable, "-m", "tts.cli.main", "serve", "--port", str(port), "--api-key", KEY]
     cmd += ["--max-batch", str(max_batch), *model]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
@@ -142,8 +142,8 @@ def report(max_batch: int, n: int, r: dict, health: int) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--onnx", help="ONNX export directory (else --ckpt with the torch engine)")
-    p.add_argument("--ckpt", default="default")
+    p.add_argument("--ckpt", default="default", help="checkpoint directory or bundled model (default: default)")
+    p.add_argument("--engine", choices=["onnx", "torch"], help="as for `serve` (default: onnx when --ckpt has graphs)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds per setting (default 60)")
     p.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--max-batch", type=int, nargs="+", default=[16, 1])
