@@ -44,7 +44,7 @@ def free_port() -> int:
 def start_server(args, max_batch: int, port: int) -> subprocess.Popen:
     model = ["--ckpt", args.ckpt] + (["--engine", args.engine] if args.engine else [])
     cmd = [sys.executable, "-m", "tts.cli.main", "serve", "--port", str(port), "--api-key", KEY]
-    cmd += ["--max-batch", str(max_batch), *model]
+    cmd += ["--max-batch", str(max_batch), "--threads", "1", *model]  # one core: the other trains
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
 
 
