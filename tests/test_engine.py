@@ -78,7 +78,7 @@ def test_cfg_one_equals_plain_conditional_reference():
 def test_negative_sequence_never_sees_text_or_voice(monkeypatch):
     eng, cfg = engine(stop_bias=-50.0), preset("tiny")
     reqs = requests()
-    batch = eng._prefix(reqs, guided=True)
+    batch = eng.prefix_batch(reqs, guided=True)
     specials = {cfg.bos_id, cfg.speech_id, cfg.pad_id}
     for b in range(3, 6):  # the negatives follow the conditional rows
         toks = batch.tokens[b][batch.valid[b] & ~batch.is_latent[b]].tolist()

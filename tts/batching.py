@@ -92,9 +92,9 @@ class RunningBatch:
             Slot(k, noise, max_new_frames(r, rate), expected_frames(r, rate), StopState.empty(1))
             for k, r, noise in items
         ]
-        prefix = self.engine._prefix(requests, self.guided)
+        prefix = self.engine.prefix_batch(requests, self.guided)
         self.engine.prefill(prefix, prefix.tokens.shape[1] + max(s.limit for s in new) + 1)
-        for slot, aligner in zip(new, self.engine._aligners(requests)):
+        for slot, aligner in zip(new, self.engine.aligners(requests)):
             slot.state.aligners = [aligner]
         self._merge(new, prefix.positions[:, -1].astype(np.float32))
 

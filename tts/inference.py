@@ -202,7 +202,7 @@ class EngineCore:
         raise NotImplementedError
 
     # ---- the loop --------------------------------------------------------------------
-    def _prefix(self, requests: list[SpeechRequest], guided: bool) -> Batch:
+    def prefix_batch(self, requests: list[SpeechRequest], guided: bool) -> Batch:
         """Left-padded prefixes: the conditional sequences, then (guided) their negatives."""
         seqs, speech = [], []
         for r in requests:
@@ -244,7 +244,7 @@ class EngineCore:
             yield Frame(index, self.stack(rows), active)
             index += 1
 
-    def _aligners(self, requests: list[SpeechRequest]) -> list[CTCAligner | None]:
+    def aligners(self, requests: list[SpeechRequest]) -> list[CTCAligner | None]:
         """One aligner per request with `words` (when the backend has a CTC head), fed the prefix's
         last position (the SPEECH token, or the end of a continuation prompt)."""
         log_probs = self.ctc_log_probs(len(requests))
