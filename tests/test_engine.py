@@ -78,13 +78,13 @@ def test_cfg_one_equals_plain_conditional_reference():
 def test_negative_sequence_never_sees_text_or_voice(monkeypatch):
     eng, cfg = engine(stop_bias=-50.0), preset("tiny")
     reqs = requests()
-    batch = eng.prefix_batch(reqs, guided=True)
+    batch = eng.negative_batch(reqs)
     specials = {cfg.bos_id, cfg.speech_id, cfg.pad_id}
-    for b in range(3, 6):  # the negatives follow the conditional rows
+    for b in range(3):
         toks = batch.tokens[b][batch.valid[b] & ~batch.is_latent[b]].tolist()
         assert toks == [cfg.bos_id, cfg.speech_id] and set(batch.tokens[b].tolist()) <= specials
     # the prompt latents (speech, not voice) are the only latents a negative holds
-    assert batch.is_latent[3:5].sum() == 0 and batch.is_latent[5].sum() == 4
+    assert batch.is_latent[0:2].sum() == 0 and batch.is_latent[2].sum() == 4
     seen = []
     real_sample = eng.model.head.sample
     monkeypatch.setattr(

@@ -8,11 +8,13 @@
 It is torch- and ONNX-free: it drives the backend hooks of `tts.inference.EngineCore`, the
 cache hooks included (`detach`, `attach`, `merge`, `keep`). The rows of the running cache are
 the conditional rows of the slots in slot order, then (guided) their negatives in the same
-order. A newcomer is prefilled on its own (its conditional and negative rows), then its cache
-rows and the running ones are left-padded to one length and concatenated; the row positions
-are per row, so the padding only hides keys. A slot that ends is removed from the cache before
-the next sample. Each slot keeps its own noise source, stop state and aligner, so what it
-generates does not depend on its neighbours (to float rounding of the batched matrix products).
+order. A newcomer's conditional rows and its negatives are prefilled apart (the negatives are
+short: no text, no voice, so they are not padded to the prompts' length) and their caches
+joined; then the newcomer's rows and the running ones are left-padded to one length and
+concatenated. The row positions are per row, so the padding only hides keys. A slot that ends
+is removed from the cache before the next sample. Each slot keeps its own noise source, stop
+state and aligner, so what it generates does not depend on its neighbours (to float rounding of
+the batched matrix products).
 
 Frame by frame a slot follows exactly the rule of `EngineCore.stream` (the module docstring of
 `tts.inference`): at frame i its stop state is updated first, then a latent is sampled, fed back
@@ -92,11 +94,20 @@ class RunningBatch:
             Slot(k, noise, max_new_frames(r, rate), expected_frames(r, rate), StopState.empty(1))
             for k, r, noise in items
         ]
-        prefix = self.engine.prefix_batch(requests, self.guided)
-        self.engine.prefill(prefix, prefix.tokens.shape[1] + max(s.limit for s in new) + 1)
+        room = max(s.limit for s in new) + 1
+        prefix = self.engine.prefix_batch(requests)
+        self.engine.prefill(prefix, prefix.tokens.shape[1] + room)
         for slot, aligner in zip(new, self.engine.aligners(requests)):
             slot.state.aligners = [aligner]
-        self._merge(new, prefix.positions[:, -1].astype(np.float32))
+        positions = prefix.positions[:, -1].astype(np.float32)
+        if self.guided:  # the negatives' own prefill, appended after the conditional rows
+            rows, negatives = self.engine.detach(), self.engine.negative_batch(requests)
+            self.engine.prefill(negatives, negatives.tokens.shape[1] + room)
+            fresh = self.engine.detach()
+            self.engine.attach(rows)
+            self.engine.merge(fresh, room)
+            positions = np.concatenate([positions, negatives.positions[:, -1].astype(np.float32)])
+        self._merge(new, positions)
 
     def _merge(self, new: list[Slot], positions: np.ndarray) -> None:
         """The engine holds the newcomers' cache: append it to the running one, rows reordered."""

@@ -202,15 +202,18 @@ class EngineCore:
         raise NotImplementedError
 
     # ---- the loop --------------------------------------------------------------------
-    def prefix_batch(self, requests: list[SpeechRequest], guided: bool) -> Batch:
-        """Left-padded prefixes: the conditional sequences, then (guided) their negatives."""
-        seqs, speech = [], []
+    def prefix_batch(self, requests: list[SpeechRequest]) -> Batch:
+        """The left-padded conditional prefixes: text, voice and the speech prompt."""
+        seqs = []
         for r in requests:
-            speech.append(_normalized(r.prompt, self.cfg))
             voice = _normalized(r.voice, self.cfg) if r.voice is not None else None
-            seqs.append(build_sequence(self.cfg, r.text, voice, speech[-1], r.rate))
-        if guided:
-            seqs += [build_sequence(self.cfg, None, None, s) for s in speech]
+            seqs.append(build_sequence(self.cfg, r.text, voice, _normalized(r.prompt, self.cfg), r.rate))
+        return collate(seqs, pad_left=True, pad_id=self.cfg.pad_id)
+
+    def negative_batch(self, requests: list[SpeechRequest]) -> Batch:
+        """The left-padded CFG negatives: `BOS SPEECH` and the speech prompt, no text, no voice. They
+        are short, so they are prefilled apart from the conditional rows rather than padded to them."""
+        seqs = [build_sequence(self.cfg, None, None, _normalized(r.prompt, self.cfg)) for r in requests]
         return collate(seqs, pad_left=True, pad_id=self.cfg.pad_id)
 
     def stream(
