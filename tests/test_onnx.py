@@ -78,9 +78,12 @@ def test_every_graph_passes_the_checker_and_config_is_complete(export_dir):
 
 
 @pytest.mark.parametrize(
-    "steps,guidance_scale", [(10, 2.0), (10, 1.0), (3, 2.0)]
-)  # unrolled sampler; head_step + numpy
-def test_engine_latents_match_torch_for_the_same_noise(torch_tts, onnx_tts, steps, guidance_scale):
+    "steps,guidance_scale,unrolled", [(10, 2.0, True), (10, 1.0, True), (10, 2.0, False), (3, 2.0, False)]
+)  # the unrolled sampler graph (GPUs); the per-step head graph with the numpy solver (CPUs)
+def test_engine_latents_match_torch_for_the_same_noise(
+    torch_tts, onnx_tts, steps, guidance_scale, unrolled, monkeypatch
+):
+    monkeypatch.setattr(onnx_tts.engine, "unrolled_steps", 10 if unrolled else None)
     g = torch.Generator().manual_seed(0)
     voice, prompt = torch.randn(7, 32, generator=g), torch.randn(4, 32, generator=g)
     texts = [torch.randint(8, 60, (n,), generator=g) for n in (5, 9, 14)]

@@ -49,12 +49,13 @@ def prefill_mask(valid: np.ndarray) -> np.ndarray:
 class OnnxEngine(EngineCore):
     """The backend hooks on the exported graphs (`tts.onnx.export`)."""
 
-    def __init__(self, sessions: dict, config: dict):
+    def __init__(self, sessions: dict, config: dict, unrolled: bool = False):
+        """`unrolled`: draw a frame with the unrolled sampler graph (one call per frame, for GPUs, where
+        each call costs a round trip) at its step count; otherwise, and on the CPU, with the per-step
+        head and the numpy solver (as fast there, and its graph loads in a quarter of the time)."""
         self.sessions = sessions
         self.cfg = LMConfig.from_dict(config["lm"])
-        self.unrolled_steps = config["sampler"]["unrolled_steps"]
-        inputs = [i.name for i in sessions["sampler"].get_inputs()]
-        self.scale_input = "guidance_scale" if "guidance_scale" in inputs else "cfg_scale"  # exports before the rename
+        self.unrolled_steps = config["sampler"]["unrolled_steps"] if unrolled else None
         self._acp = cosine_alphas_cumprod(config["sampler"]["ddpm_steps"])
         self._tables: dict[int, np.ndarray] = {}
         self.cache: GraphKVCache | None = None
@@ -71,7 +72,10 @@ class OnnxEngine(EngineCore):
         cond = self.cache.cond  # the negative rows exist only when guided
         scale = np.array([guidance_scale], np.float32)
         if steps == self.unrolled_steps:
-            return self.sessions["sampler"].run(None, {"cond": cond, "noise": eps, self.scale_input: scale})[0]
+            sampler = self.sessions["sampler"]
+            names = {i.name for i in sampler.get_inputs()}
+            scale_input = "guidance_scale" if "guidance_scale" in names else "cfg_scale"  # exports before the rename
+            return sampler.run(None, {"cond": cond, "noise": eps, scale_input: scale})[0]
         groups, head = len(cond) // len(eps), self.sessions["head_step"]
 
         def v_fn(x, t):

@@ -68,7 +68,7 @@ class OnnxTTS(Synthesizer):
         self.config = read_config(self.checkpoint_dir)
         self.providers = providers or default_providers()
         self.sessions = Sessions(self.checkpoint_dir, self.config["graphs"], self.providers, session_options)
-        self.engine = OnnxEngine(self.sessions, self.config)
+        self.engine = OnnxEngine(self.sessions, self.config, unrolled=self.providers[0] != "CPUExecutionProvider")
         self.tokenizer = PhonemeTokenizer.from_dict(self.config["tokenizer"])
         self.audio = self.config["audio"]
         self.sample_rate, self.hop = int(self.audio["sample_rate"]), int(self.audio["hop"])
