@@ -33,6 +33,8 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from tts.load import ONNX_CONFIG as CONFIG
 from tts.load import ONNX_FORMAT as FORMAT
 
@@ -266,6 +268,30 @@ def _gemm_to_matmul(model) -> None:
     graph.node.extend(nodes)
 
 
+def _fold_weight_transposes(model) -> None:
+    """Transpose(W) of a constant W becomes a transposed constant, and constants nothing reads are
+    dropped, so the quantiser finds each matrix product's weight (the export leaves the
+    transposes unfolded: its float graphs read the checkpoint's own tensors)."""
+    from onnx import numpy_helper
+
+    graph = model.graph
+    weights = {w.name: w for w in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        if node.op_type != "Transpose" or node.input[0] not in weights:
+            nodes.append(node)
+            continue
+        perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+        folded = numpy_helper.to_array(weights[node.input[0]]).transpose(perm)
+        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(folded), node.output[0]))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {i for node in graph.node for i in node.input} | {o.name for o in graph.output}
+    kept = [w for w in graph.initializer if w.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+
+
 def _to_int8(path: Path) -> None:
     """Dynamic int8 quantisation of the matrix products (weights int8, activations quantised per call)."""
     import onnx
@@ -273,6 +299,7 @@ def _to_int8(path: Path) -> None:
 
     model = onnx.load(str(path))
     _gemm_to_matmul(model)
+    _fold_weight_transposes(model)
     onnx.save(model, str(path))
     tmp = path.with_suffix(".int8.onnx")
     quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
