@@ -25,7 +25,7 @@ from tts.api import TTS
 from tts.cli.main import main
 from tts.engine import SpeechRequest as TorchRequest
 from tts.onnx.engine import NoiseReplay, SpeechRequest
-from tts.onnx.export import GRAPHS, export_onnx
+from tts.onnx.export import GRAPHS, QUANTIZED, export_onnx
 from tts.onnx.runtime import GraphStreamDecoder, OnnxTTS
 from tts.sampler import cosine_alphas_cumprod, dpm_solver_2m_table
 
@@ -203,11 +203,13 @@ def test_cli_export_int8_and_say_with_onnx(ckpt, tmp_path, capsys):
     assert main(["export-onnx", "--ckpt", str(ckpt), "-o", str(out), "--int8", "--sampler-steps", "2"]) == 0
     config = json.loads((out / "onnx.json").read_text())
     assert config["quantization"] == "int8-dynamic" and config["sampler"]["unrolled_steps"] == 2
-    graph = onnx.load(str(out / "lm_step.onnx"), load_external_data=False).graph
-    weights = {w.name for w in graph.initializer}
-    products = [n for n in graph.node if n.op_type in ("MatMul", "MatMulInteger")]
-    assert any(n.op_type == "MatMulInteger" for n in products)  # every product with a weight is quantised
-    assert not [n.name for n in products if n.op_type == "MatMul" and n.input[1] in weights]
+    for name in QUANTIZED:  # every matrix product with a weight is quantised
+        graph = onnx.load(str(out / f"{name}.onnx"), load_external_data=False).graph
+        weights = {w.name for w in graph.initializer}
+        weights |= {n.output[0] for n in graph.node if n.op_type == "Transpose" and n.input[0] in weights}
+        products = [n for n in graph.node if n.op_type in ("MatMul", "MatMulInteger")]
+        assert any(n.op_type == "MatMulInteger" for n in products), name
+        assert not [n.name for n in products if n.op_type == "MatMul" and n.input[1] in weights], name
     wav = tmp_path / "hi.wav"
     assert main(["say", "Hi there.", "-o", str(wav), "--onnx", str(out), "--steps", "2", "--seed", "0"]) == 0
     samples, sr = sf.read(wav)
