@@ -25,7 +25,7 @@ import numpy as np
 import soxr
 
 from latentlm_common.audio import load_audio, rms_normalize, save_audio, trim_silence
-from recipes.synthetic.engines import ENGINES, MIXES, BaseVoice, resolve_voices, synthesize
+from recipes.synthetic.engines import CATALOG, ENGINES, MIXES, BaseVoice, resolve_voices, synthesize
 from recipes.synthetic.qc import transcriber, word_error_rate
 from recipes.synthetic.resume import STATE_DIR, clear_speaker, load_done, mark_done, open_output
 from recipes.synthetic.speakers import Speaker, plan_speakers, write_speakers
@@ -300,6 +300,9 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
         help="catalog voices: " + "; ".join(f"{m.name}: {m.description}" for m in MIXES.values()),
     )
     p.add_argument(
+        "--voices", default=None, help="comma-separated catalog voices, e.g. mbrola:de2-en (instead of --mix)"
+    )
+    p.add_argument(
         "--unseen-voices",
         type=int,
         default=None,
@@ -319,6 +322,10 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
     a = p.parse_args(argv)
     if a.hours <= 0 or a.jobs < 1:
         p.error("--hours must be positive and --jobs at least 1")
+    by_key = {v.key: v for v in CATALOG}
+    keys = [k.strip() for k in (a.voices or "").split(",") if k.strip()]
+    if unknown := [k for k in keys if k not in by_key]:
+        p.error(f"--voices: {', '.join(unknown)} not in the catalog (recipes/synthetic/engines.py)")
     return BuildConfig(
         out=a.out,
         hours=a.hours,
@@ -333,6 +340,7 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
         qc=not a.no_qc,
         similarity=not a.no_similarity,
         reuse=a.reuse,
+        voices=[by_key[k] for k in keys] if a.voices else None,
     )
 
 

@@ -7,8 +7,9 @@
 # The order is the campaign's: first the codec bake-off (the codec is the largest loss today), then
 # corpus v2 (more real voice timbres, 30 h), then the LatentLM on it. On a new machine (no data/,
 # no exp/) it rebuilds the 6 h corpus from the same seed; the LatentLM continues from the bundled
-# weights (--init). Every step resumes from its own latest save (at most 10 minutes apart). Nothing here replaces tts/pretrained/default: a new bundled
-# model is packaged by hand, and only when the evaluation improves (recipes/synthetic/README.md).
+# weights (--init). Every step resumes from its own latest save (at most 10 minutes apart).
+# Nothing here replaces tts/pretrained/default: a new bundled model is packaged by hand, and only
+# when the evaluation improves (recipes/synthetic/README.md).
 #
 #   step 1  corpus  $corpus (the bundled model's 6 h build, seed 0, 120 speakers; resumes)
 #   step 2  codec bake-off (benchmarks/codec_bakeoff.py) on its train and test-unseen splits, in

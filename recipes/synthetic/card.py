@@ -136,7 +136,9 @@ def build_command(cfg) -> str:
             args.append(f"{flag} {','.join(getattr(cfg, name))}")
     if cfg.unseen_voices != default["unseen_voices"]:
         args.append(f"--unseen-voices {cfg.unseen_voices}")
-    if cfg.mix != default["mix"]:
+    if cfg.voices is not None:
+        args.append(f"--voices {','.join(v.key for v in cfg.voices)}")
+    elif cfg.mix != default["mix"]:
         args.append(f"--mix {cfg.mix}")
     args.append(f"--max-wer {cfg.max_wer}" if cfg.qc else "--no-qc")
     if cfg.reuse:
