@@ -14,8 +14,9 @@
 #   step 1  corpus  $corpus (the bundled model's 6 h build, seed 0, 120 speakers; resumes)
 #   step 2  codec bake-off (benchmarks/codec_bakeoff.py) on its train and test-unseen splits, in
 #           $exp/bakeoff, until every candidate is scored at every mark (resumes)
-#   step 3  corpus v2  $v2_corpus (--mix v2: every real-timbre voice and the measured share of espeak
-#           voices; $v2_hours h, $v2_speakers speakers, seed 0, unchecked like the 6 h build; resumes)
+#   step 3  corpus v2  $v2_corpus (--mix v2: the real-timbre voices and the measured share of espeak
+#           voices; $v2_hours h, $v2_speakers speakers, seed 0, ASR-checked: the accented mbrola
+#           voices fail the check on a third to a half of their sentences; resumes)
 #   step 4  manifests and latents of its train split, from the bundled σ-VAE's encoder (resumes)
 #   step 5  LatentLM, initialised from $init, in $exp/lm (resumes; TensorBoard in $exp/lm/tensorboard)
 set -euo pipefail
@@ -54,7 +55,7 @@ python benchmarks/codec_bakeoff.py --train "$corpus/train" --eval "$corpus/test-
 echo "campaign step 3: corpus v2 $v2_corpus ($v2_hours h, $v2_speakers speakers)"
 if [ ! -f "$v2_corpus/DATA.md" ]; then
     python -m recipes.synthetic.build --out "$v2_corpus" --mix v2 --hours "$v2_hours" --speakers "$v2_speakers" \
-        --seed 0 --jobs 1 --no-qc --no-similarity
+        --seed 0 --jobs 1 --no-similarity
 fi
 
 echo "campaign step 4: latents of $v2_corpus/train with $init/vae"
