@@ -88,6 +88,16 @@ def test_unknown_mix_is_refused_in_one_line(tmp_path, capsys):
     assert not (tmp_path / "c").exists()
 
 
+def test_cli_voices_names_catalog_voices_and_refuses_others(tmp_path, capsys):
+    from recipes.synthetic.build import parse_args
+
+    cfg = parse_args(["--out", str(tmp_path), "--voices", "mbrola:de2-en, flite:rms"])
+    assert [v.key for v in cfg.voices] == ["mbrola:de2-en", "flite:rms"]
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--out", str(tmp_path), "--voices", "mbrola:xx9-en"])
+    assert e.value.code == 2 and "mbrola:xx9-en not in the catalog" in capsys.readouterr().err
+
+
 def test_voice_wer_table_reads_back(tmp_path):
     from recipes.synthetic.voice_wer import FIELDS, markdown, read_voice_wer
 
