@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from recipes.synthetic.build import SPLITS, main
-from recipes.synthetic.engines import CATALOG, BaseVoice, resolve_voices
+from recipes.synthetic.engines import CATALOG, ESPEAK, BaseVoice, resolve_voices
 from recipes.synthetic.speakers import plan_speakers
 from recipes.synthetic.text import is_usable, librispeech_transcript
 from recipes.synthetic.tiny import build_tiny_corpus
@@ -100,8 +100,8 @@ def test_interrupted_build_resumes_to_the_same_corpus(tiny_corpus, tmp_path):
 
 
 def test_unknown_and_broken_engines_are_skipped_with_a_message(caplog):
-    broken = BaseVoice(99, "espeak", "xx-no-such-voice", "M")
-    missing = BaseVoice(98, "festival", "no_such_festival_voice", "F")
+    broken = BaseVoice(99, "espeak", "xx-no-such-voice", "M", ESPEAK)
+    missing = BaseVoice(98, "festival", "no_such_festival_voice", "F", ESPEAK)
     with caplog.at_level(logging.WARNING):
         usable, skipped = resolve_voices(["espeak", "festival", "nonsense"], [ESPEAK_US, broken, missing])
     assert usable == [ESPEAK_US]

@@ -25,7 +25,7 @@ import numpy as np
 import soxr
 
 from latentlm_common.audio import load_audio, rms_normalize, save_audio, trim_silence
-from recipes.synthetic.engines import ENGINES, BaseVoice, resolve_voices, synthesize
+from recipes.synthetic.engines import CATALOG, ENGINES, MIXES, BaseVoice, resolve_voices, synthesize
 from recipes.synthetic.qc import transcriber, word_error_rate
 from recipes.synthetic.resume import STATE_DIR, clear_speaker, load_done, mark_done, open_output
 from recipes.synthetic.speakers import Speaker, plan_speakers, write_speakers
@@ -45,6 +45,7 @@ class BuildConfig:
     seed: int = 0
     speakers: int | None = None  # default: max(2 per base voice, 6 per hour)
     engines: tuple[str, ...] = ENGINES
+    mix: str = "v1"  # which catalog voices (engines.MIXES); `voices` overrides it
     text_sources: tuple[str, ...] = SOURCES
     jobs: int = 1
     unseen_voices: int = 2  # base voices held out whole for test-unseen
@@ -57,7 +58,7 @@ class BuildConfig:
     max_wer: float = 0.35  # catches garbled audio; below it, misses are mostly the ASR on rare words
     similarity: bool = True  # resemblyzer statistics in the data card
     similarity_utts: int = 4  # per speaker and split
-    voices: list[BaseVoice] | None = field(default=None, repr=False)  # None: the whole catalog
+    voices: list[BaseVoice] | None = field(default=None, repr=False)  # None: the voices of `mix`
     reuse: Path | None = None  # an earlier build whose audio is copied where it matches (see earlier_takes)
 
     def n_speakers(self, n_bases: int) -> int:
@@ -226,7 +227,8 @@ def run_jobs(jobs: list[SpeakerJob], n_workers: int, out: Path) -> list[tuple[li
 
 def build_key(cfg: BuildConfig, speakers: list[Speaker]) -> dict:
     """Everything that decides the output; a resumed build must match it exactly."""
-    settings = {k: v for k, v in vars(cfg).items() if k not in ("out", "jobs", "voices", "similarity", "reuse")}
+    skip = ("out", "jobs", "voices", "mix", "similarity", "reuse")  # the speakers below name the voices
+    settings = {k: v for k, v in vars(cfg).items() if k not in skip}
     return {**settings, "speakers": [s.row() for s in speakers]}
 
 
@@ -234,7 +236,9 @@ def build(cfg: BuildConfig) -> dict:
     """Build the corpus under cfg.out; returns a summary (also written to DATA.md)."""
     started = time.time()
     cfg.out = Path(cfg.out)
-    bases, skipped = resolve_voices(list(cfg.engines), cfg.voices)
+    if cfg.mix not in MIXES:
+        raise ValueError(f"unknown voice mix {cfg.mix!r} (known: {', '.join(MIXES)})")
+    bases, skipped = resolve_voices(list(cfg.engines), MIXES[cfg.mix].voices() if cfg.voices is None else cfg.voices)
     speakers = plan_speakers(bases, cfg.n_speakers(len(bases)), cfg.seed, cfg.unseen_voices)
     open_output(cfg.out, build_key(cfg, speakers))
     sentences, text_counts = load_sentences(tuple(cfg.text_sources))
@@ -289,7 +293,21 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
     p.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of " + ",".join(ENGINES))
     p.add_argument("--text", default=",".join(SOURCES), help="comma-separated text sources")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (the CPU may be shared)")
-    p.add_argument("--unseen-voices", type=int, default=2, help="base voices held out whole for test-unseen")
+    p.add_argument(
+        "--mix",
+        default="v1",
+        choices=list(MIXES),
+        help="catalog voices: " + "; ".join(f"{m.name}: {m.description}" for m in MIXES.values()),
+    )
+    p.add_argument(
+        "--voices", default=None, help="comma-separated catalog voices, e.g. mbrola:de2-en (instead of --mix)"
+    )
+    p.add_argument(
+        "--unseen-voices",
+        type=int,
+        default=None,
+        help="base voices held out whole for test-unseen (default: the mix's)",
+    )
     p.add_argument("--max-wer", type=float, default=0.35, help="drop utterances whose ASR WER is above this")
     p.add_argument("--no-qc", action="store_true", help="skip ASR checking (faster, unchecked audio)")
     p.add_argument("--no-similarity", action="store_true", help="skip resemblyzer statistics")
@@ -304,6 +322,10 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
     a = p.parse_args(argv)
     if a.hours <= 0 or a.jobs < 1:
         p.error("--hours must be positive and --jobs at least 1")
+    by_key = {v.key: v for v in CATALOG}
+    keys = [k.strip() for k in (a.voices or "").split(",") if k.strip()]
+    if unknown := [k for k in keys if k not in by_key]:
+        p.error(f"--voices: {', '.join(unknown)} not in the catalog (recipes/synthetic/engines.py)")
     return BuildConfig(
         out=a.out,
         hours=a.hours,
@@ -312,11 +334,13 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
         engines=tuple(e.strip() for e in a.engines.split(",") if e.strip()),
         text_sources=tuple(s.strip() for s in a.text.split(",") if s.strip()),
         jobs=a.jobs,
-        unseen_voices=a.unseen_voices,
+        mix=a.mix,
+        unseen_voices=MIXES[a.mix].unseen_voices if a.unseen_voices is None else a.unseen_voices,
         max_wer=a.max_wer,
         qc=not a.no_qc,
         similarity=not a.no_similarity,
         reuse=a.reuse,
+        voices=[by_key[k] for k in keys] if a.voices else None,
     )
 
 

@@ -5,21 +5,28 @@
 #   nohup bash recipes/synthetic/campaign.sh > exp/campaign.log 2>&1 &
 #
 # The order is the campaign's: first the codec bake-off (the codec is the largest loss today), then
-# the LatentLM. On a new machine (no data/, no exp/) it rebuilds the corpus from the same seed; the
-# LatentLM continues from the bundled weights (--init). Every step resumes from its own latest
-# save (at most 10 minutes apart). Nothing here replaces tts/pretrained/default: a new bundled
-# model is packaged by hand, and only when the evaluation improves (recipes/synthetic/README.md).
+# corpus v2 (more real voice timbres, 30 h), then the LatentLM on it. On a new machine (no data/,
+# no exp/) it rebuilds the 6 h corpus from the same seed; the LatentLM continues from the bundled
+# weights (--init). Every step resumes from its own latest save (at most 10 minutes apart).
+# Nothing here replaces tts/pretrained/default: a new bundled model is packaged by hand, and only
+# when the evaluation improves (recipes/synthetic/README.md).
 #
 #   step 1  corpus  $corpus (the bundled model's 6 h build, seed 0, 120 speakers; resumes)
 #   step 2  codec bake-off (benchmarks/codec_bakeoff.py) on its train and test-unseen splits, in
 #           $exp/bakeoff, until every candidate is scored at every mark (resumes)
-#   step 3  manifests and latents of the train split, from the bundled σ-VAE's encoder (resumes)
-#   step 4  LatentLM, initialised from $init, in $exp/lm (resumes; TensorBoard in $exp/lm/tensorboard)
+#   step 3  corpus v2  $v2_corpus (--mix v2: the real-timbre voices and the measured share of espeak
+#           voices; $v2_hours h, $v2_speakers speakers, seed 0, ASR-checked: the accented mbrola
+#           voices fail the check on a third to a half of their sentences; resumes)
+#   step 4  manifests and latents of its train split, from the bundled σ-VAE's encoder (resumes)
+#   step 5  LatentLM, initialised from $init, in $exp/lm (resumes; TensorBoard in $exp/lm/tensorboard)
 set -euo pipefail
 
 corpus=data/synthetic-6h
 speakers=120
 hours=6
+v2_corpus=data/synthetic-v2
+v2_hours=30
+v2_speakers=200
 data=data/campaign
 exp=exp/campaign
 init=tts/pretrained/default
@@ -45,14 +52,20 @@ echo "campaign step 2: codec bake-off in $exp/bakeoff"
 python benchmarks/codec_bakeoff.py --train "$corpus/train" --eval "$corpus/test-unseen" --out "$exp/bakeoff" \
     --hours "$bakeoff_hours" --threads "$threads"
 
-echo "campaign step 3: latents of $corpus/train with $init/vae"
-if [ ! -f "$data/latents/train/meta.json" ]; then
-    python "$recipes/librispeech/prepare.py" --corpus "$corpus" --out "$data/manifests"
-    python "$recipes/librispeech/extract.py" --manifest "$data/manifests/cuts_train.jsonl.gz" \
-        --vae "$init/vae" --out "$data/latents/train"
+echo "campaign step 3: corpus v2 $v2_corpus ($v2_hours h, $v2_speakers speakers)"
+if [ ! -f "$v2_corpus/DATA.md" ]; then
+    python -m recipes.synthetic.build --out "$v2_corpus" --mix v2 --hours "$v2_hours" --speakers "$v2_speakers" \
+        --seed 0 --jobs 1 --no-similarity
 fi
 
-echo "campaign step 4: LatentLM in $exp/lm from $init"
-python "$recipes/librispeech/train.py" --vae "$init/vae" --data "$data/latents/train" --out "$exp/lm" \
+echo "campaign step 4: latents of $v2_corpus/train with $init/vae"
+if [ ! -f "$data/v2/latents/train/meta.json" ]; then
+    python "$recipes/librispeech/prepare.py" --corpus "$v2_corpus" --out "$data/v2/manifests"
+    python "$recipes/librispeech/extract.py" --manifest "$data/v2/manifests/cuts_train.jsonl.gz" \
+        --vae "$init/vae" --out "$data/v2/latents/train"
+fi
+
+echo "campaign step 5: LatentLM in $exp/lm from $init"
+python "$recipes/librispeech/train.py" --vae "$init/vae" --data "$data/v2/latents/train" --out "$exp/lm" \
     --init "$init" --preset small --steps "$lm_steps" --batch-size "$batch_size" --lr "$lr" \
     --warmup "$warmup" --save-every "$save_every" --threads "$threads"

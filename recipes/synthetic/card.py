@@ -41,6 +41,53 @@ def wer_rows(records: list[dict], rejected: list[dict]) -> list[list]:
     return rows
 
 
+def voice_rows(summary: dict) -> list[list]:
+    """Per base voice: its licence, what the build holds of it, and its WER (this build's QC where it
+    ran, and the reference measurement of voice_wer.py on the same sentences for every voice)."""
+    from recipes.synthetic.voice_wer import read_voice_wer
+
+    reference = read_voice_wer()
+    records, rejected = summary["records"], summary["rejected"]
+    bases = {s.base.key: s.base for s in summary["speakers"]}
+    rows = []
+    for key, base in sorted(bases.items(), key=lambda kv: kv[1].code):
+        kept = [r for r in records if r["base_voice"] == key]
+        checked = [r["wer"] for r in kept + rejected if r.get("base_voice") == key and "wer" in r]
+        ref = reference.get(key)
+        rows.append(
+            [
+                base.code,
+                key,
+                base.sex,
+                base.licence.use,
+                base.licence.name,
+                sum(s.base.key == key for s in summary["speakers"]),
+                f"{sum(r['seconds'] for r in kept) / 3600:.3f}",
+                _mean(checked),
+                f"{100 * float(ref['mean_wer']):.1f}%" if ref else "n/a",
+            ]
+        )
+    return rows
+
+
+def voice_section(summary: dict) -> list[str]:
+    rows = voice_rows(summary)
+    restricted = sum(float(r[6]) for r in rows if r[3] != "any")
+    lines = ["## Per base voice: licence and ground-truth WER", ""]
+    lines += table(
+        ["code", "voice", "sex", "use", "licence", "speakers", "hours", "WER, this build's QC", "WER, reference"],
+        rows,
+    )
+    return lines + [
+        "",
+        "WER, reference: `python -m recipes.synthetic.voice_wer` (Moonshine base-en, the same bundled "
+        'sentences for every voice, unwarped). Use "non-commercial": the voice data may not be sold or '
+        "put in a product that is sold without its owner's leave (Debian copyright file of the voice). "
+        f"Hours from such voices: {restricted:.3f}.",
+        "",
+    ]
+
+
 def _mean(xs: list[float]) -> str:
     return f"{100 * float(np.mean(xs)):.1f}%" if xs else "n/a"
 
@@ -89,6 +136,10 @@ def build_command(cfg) -> str:
             args.append(f"{flag} {','.join(getattr(cfg, name))}")
     if cfg.unseen_voices != default["unseen_voices"]:
         args.append(f"--unseen-voices {cfg.unseen_voices}")
+    if cfg.voices is not None:
+        args.append(f"--voices {','.join(v.key for v in cfg.voices)}")
+    elif cfg.mix != default["mix"]:
+        args.append(f"--mix {cfg.mix}")
     args.append(f"--max-wer {cfg.max_wer}" if cfg.qc else "--no-qc")
     if cfg.reuse:
         args.append(f"--reuse {cfg.reuse}")
@@ -123,8 +174,9 @@ def write_data_card(summary: dict, out: Path) -> None:
     lines += ["## Per split", ""] + table(["split", "utterances", "hours", "speakers"], per_split)
     lines += ["", "## Per engine and split", ""]
     lines += table(["engine", "split", "utterances", "hours", "speakers"], split_rows(records, "engine"))
+    lines += [""] + voice_section(summary)
     if cfg.qc:
-        lines += ["", "## Ground-truth WER per engine (ASR against the text the audio was made from)", ""]
+        lines += ["## Ground-truth WER per engine (ASR against the text the audio was made from)", ""]
         lines += table(
             [
                 "engine",
@@ -135,8 +187,7 @@ def write_data_card(summary: dict, out: Path) -> None:
                 "dropped (duration, synthesis)",
             ],
             wer_rows(records, rejected),
-        )
-    lines += [""]
+        ) + [""]
     if cfg.similarity and records:
         lines += similarity_section(summary, out)
     (out / "DATA.md").write_text("\n".join(lines) + "\n")
