@@ -5,12 +5,14 @@ admits queued jobs while fewer than `max_batch` are running: it loads the job's 
 cached per voice file), plans its chunks (`Synthesizer.plan`: one engine request and one noise
 source per chunk, seeded seed, seed + 1, ...) and joins the first chunk to the running batch of
 the job's (steps, guidance scale), so it generates from the next frame. Each frame, every
-running batch steps once (`tts.batching.RunningBatch`); the frames of all running slots are
-decoded by the σ-VAE in one batched call, each slot with its own streaming-decoder state, and
-handed to the jobs. A chunk that ends leaves at once; the job's next chunk joins after a pause
-of silence, the last one ends the job. A cancelled job (client gone) or one past its deadline
-leaves the batch at the next frame. What goes wrong inside a step ends the jobs of that batch
-with an error and the worker goes on, so no slot is ever stuck.
+running batch steps once (`tts.batching.RunningBatch`). A job's frames are decoded by the σ-VAE
+as soon as its first one exists (the first audio leaves at once) and then DECODE_FRAMES at a
+time (one decoder call per few frames costs less than one per frame), the due slots in batched
+calls, each with its own streaming-decoder state, and handed to the jobs. A chunk that ends
+leaves at once; the job's next chunk joins after a pause of silence, the last one ends the job.
+A cancelled job (client gone) or one past its deadline leaves the batch at the next frame. What
+goes wrong inside a step ends the jobs of that batch with an error and the worker goes on, so no
+slot is ever stuck.
 
 A job's audio is what `Synthesizer.stream` gives for the same text, voice and seed (to float
 rounding): batching does not change it. Deliveries to the job's `deliver` callback, in order:
@@ -36,6 +38,7 @@ from tts.batching import RunningBatch
 from tts.synthesis import Synthesizer
 
 log = logging.getLogger(__name__)
+DECODE_FRAMES = 4  # frames decoded per call after a job's first: 267 ms of audio per delivery
 
 
 @dataclass
@@ -72,7 +75,8 @@ class Job:
     plan: list = field(default_factory=list)  # (request, noise) per chunk still to generate
     voice_latents: Any = None
     decoder: list | None = None  # the current chunk's streaming-decoder state
-    frames: int = 0  # frames generated, all chunks
+    pending: list = field(default_factory=list)  # generated latents not decoded yet
+    frames: int = 0  # frames decoded, all chunks
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -203,27 +207,35 @@ class Scheduler:
             batch.join(items)
 
     def _tick(self) -> None:
-        """One frame of every running batch, then one batched decode of their frames."""
+        """One frame of every running batch; then the due frames are decoded (a chunk that ended
+        first flushes its own) and the ended chunks move on."""
         self._drop_cancelled()
-        frames: list[tuple[Job, Any]] = []
+        ended, fresh = [], []
         for key, batch in list(self.batches.items()):
             out = batch.step()
-            for job_id in out.ended:
-                self._chunk_done(self.jobs[job_id])
-            frames += [(self.jobs[k], z) for k, z in out.latents.items()]
+            ended += [self.jobs[k] for k in out.ended]
+            for k, z in out.latents.items():
+                self.jobs[k].pending.append(z)
+                fresh.append(self.jobs[k])
             if not len(batch):
                 del self.batches[key]
-        self.stats.on_batch(len(frames))
-        if frames:
-            self._decode(frames)
+        self.stats.on_batch(len(fresh))
+        due = [j for j in fresh if j.frames == 0 or len(j.pending) >= DECODE_FRAMES] + [j for j in ended if j.pending]
+        self._decode(due)
+        for job in ended:
+            self._chunk_done(job)
 
-    def _decode(self, frames: list[tuple[Any, Any]]) -> None:
-        jobs = [job for job, _ in frames]
-        latents = self.tts._numpy(self.tts.engine.stack([z for _, z in frames]))[:, None]
-        audio, states = self.tts.decode_slots([j.decoder for j in jobs], latents)
-        for job, samples, state in zip(jobs, audio, states):
-            job.decoder, job.frames = state, job.frames + 1
-            self._send(job, samples)
+    def _decode(self, jobs: list[Job]) -> None:
+        """Each job's pending latents to audio: one batched decoder call per pending length."""
+        by_length: dict[int, list[Job]] = {}
+        for job in jobs:
+            by_length.setdefault(len(job.pending), []).append(job)
+        for group in by_length.values():
+            latents = np.stack([self.tts._numpy(self.tts.engine.stack(j.pending)) for j in group])  # (n, k, D)
+            audio, states = self.tts.decode_slots([j.decoder for j in group], latents)
+            for job, samples, state in zip(group, audio, states):
+                job.decoder, job.frames, job.pending = state, job.frames + len(job.pending), []
+                self._send(job, samples)
 
     def _send(self, job: Job, samples: np.ndarray) -> None:
         self.stats.on_audio(len(samples) / self.tts.sample_rate)
