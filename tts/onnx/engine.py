@@ -142,8 +142,9 @@ class GraphKVCache:
         """Keep only `rows` (in this order); leading positions none of them uses are dropped."""
         used = np.flatnonzero(self.mask[rows, : self.length].any(0))
         start = int(used[0]) if len(used) else self.length
-        self.keys = [k[rows][..., start:] for k in self.keys]
-        self.values = [v[rows][:, :, start:] for v in self.values]
+        # one contiguous copy each (np.take): a strided view would be copied by every step's session call
+        self.keys = [np.take(k[..., start:], rows, axis=0) for k in self.keys]
+        self.values = [np.take(v[:, :, start:], rows, axis=0) for v in self.values]
         self.mask, self.length = self.mask[rows, start:], self.length - start
         self.cond, self.stop = self.cond[rows], self.stop[rows]
         self.ctc = None if self.ctc is None else self.ctc[rows]
