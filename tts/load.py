@@ -85,16 +85,10 @@ def load_tts(
 
 def _onnx_tts(path: Path, lexicon, threads: int | None):
     try:
-        import onnxruntime as ort
-
-        from tts.onnx.runtime import OnnxTTS
+        from tts.onnx.runtime import OnnxTTS, default_session_options
     except ImportError as e:
         raise InputError(f"the ONNX engine needs onnxruntime: pip install onnxruntime ({e.name} is missing).") from None
-    options = None
-    if threads is not None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    return OnnxTTS(path, session_options=options, lexicon=lexicon)
+    return OnnxTTS(path, session_options=default_session_options(threads), lexicon=lexicon)
 
 
 def require_torch(what: str) -> None:
