@@ -73,6 +73,7 @@ class RunningBatch:
         self.slots: list[Slot] = []
         self.positions = np.zeros(0, np.float32)  # per cache row: the position of the last fed token
         self.cache: Any = None  # the engine's detached cache of this batch
+        self.pending: Any = None  # the last frame's normalised latents (slots, D), fed back by the next step
 
     def __len__(self) -> int:
         return len(self.slots)
@@ -85,6 +86,7 @@ class RunningBatch:
         """Prefill (key, request, noise source) items together and add them to the batch."""
         if not items:
             return
+        self._flush()
         keys = {s.key for s in self.slots}
         if len(keys | {k for k, _, _ in items}) != len(keys) + len(items):
             raise ValueError("every slot needs a key of its own")
@@ -134,6 +136,7 @@ class RunningBatch:
     def leave(self, keys) -> None:
         """Remove these slots (unknown keys are ignored)."""
         keys = set(keys)
+        self._flush()
         self._keep([i for i, s in enumerate(self.slots) if s.key not in keys])
 
     def _keep(self, kept: list[int]) -> None:
@@ -150,11 +153,14 @@ class RunningBatch:
         self.slots, self.positions = [self.slots[i] for i in kept], self.positions[rows]
 
     def step(self) -> StepResult:
-        """One frame: end the slots whose stop rule fires, then sample, feed back and align the rest."""
+        """One frame: feed back and align the last frame, end the slots whose stop rule fires, then
+        sample the rest. The feed-back waits for the next step, so a frame is out as soon as it is
+        sampled (the first streamed chunk does not wait for a Transformer step)."""
         out = StepResult()
         if not self.slots:
             return out
         self.engine.attach(self.cache)
+        self._feed()
         logits = self.engine.stop_logits()[: len(self.slots)]
         kept = []
         for j, (slot, logit) in enumerate(zip(self.slots, logits)):
@@ -179,6 +185,20 @@ class RunningBatch:
         for slot, row in zip(self.slots, raw):
             out.latents[slot.key] = row
             slot.index += 1
+        self.pending = z
+
+    def _flush(self) -> None:
+        """Feed back a pending frame now (before the batch's rows change)."""
+        if self.pending is not None:
+            self.engine.attach(self.cache)
+            self._feed()
+            self.cache = self.engine.detach()
+
+    def _feed(self) -> None:
+        """The attached cache takes the pending frame; the aligners take its CTC posteriors."""
+        if self.pending is None:
+            return
+        z, self.pending = self.pending, None
         self.positions = self.positions + 1
         self.engine.step(self.engine.stack([*z, *z]) if self.guided else z, self.positions)
         aligners = [s.state.aligners[0] for s in self.slots]
