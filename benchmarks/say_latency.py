@@ -6,7 +6,8 @@ real-time factor of the whole path (text -> waveform, σ-VAE decoder included), 
 1. `say` wall time and peak memory: a 10-word sentence with a 3 s voice prompt, a fresh process
    per run (imports, model load, prompt encoding, synthesis, writing the file), the engines
    alternating run by run so both see the same machine load; min and median.
-2. The first `stream()` chunk after the model and the voice are loaded: min and median.
+2. The first `stream()` chunk after the model and the voice are loaded (and one warm-up stream):
+   min and median.
 3. End-to-end RTF at batch 1 and batch 8 (`synthesize_batch`), one thread by default.
 Everything uses the bundled model, seed 0, the default settings and `--retries 0`.
 """
@@ -80,6 +81,7 @@ def in_process(engines: list[str], repeats: int, threads: int, tmp: Path) -> Non
     for engine in engines:
         tts = load_tts("default", engine, threads=threads)
         voice = tts.load_voice(prompt)
+        next(tts.stream(SENTENCE, voice=voice, seed=0))  # warm-up: every graph loaded and run once
         firsts = []
         for i in range(repeats):
             start = time.perf_counter()
