@@ -117,13 +117,12 @@ class RunningBatch:
             self.slots, self.positions, self.cache = new, positions, self.engine.detach()
             return
         fresh = self.engine.detach()
-        self.engine.attach(self.cache)
-        self.engine.merge(fresh, self._room(self.slots + new))
         n, m = len(self.slots), len(new)
         order = (
             np.arange(n + m) if not self.guided else np.r_[0:n, 2 * n : 2 * n + m, n : 2 * n, 2 * n + m : 2 * (n + m)]
         )
-        self.engine.keep(order)
+        self.engine.attach(self.cache)
+        self.engine.merge(fresh, self._room(self.slots + new), order)
         self.positions = np.concatenate([self.positions, positions])[order]
         self.slots += new
         self.cache = self.engine.detach()

@@ -61,9 +61,11 @@ class Engine(EngineCore):
     def attach(self, cache: tuple[KVCache, torch.Tensor]) -> None:
         self.cache, self.hidden = cache
 
-    def merge(self, other: tuple[KVCache, torch.Tensor], room: int) -> None:
-        self.cache = self.cache.concat(other[0], room)
-        self.hidden = torch.cat([self.hidden, other[1]])
+    def merge(self, other: tuple[KVCache, torch.Tensor], room: int, order: np.ndarray | None = None) -> None:
+        index = None if order is None else torch.as_tensor(order, dtype=torch.long, device=self.hidden.device)
+        self.cache = self.cache.concat(other[0], room, index)
+        hidden = torch.cat([self.hidden, other[1]])
+        self.hidden = hidden if index is None else hidden[index]
 
     def keep(self, rows: np.ndarray) -> None:
         index = torch.as_tensor(rows, dtype=torch.long, device=self.hidden.device)

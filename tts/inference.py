@@ -191,9 +191,10 @@ class EngineCore:
         """Make a detached cache current again."""
         raise NotImplementedError
 
-    def merge(self, other: Any, room: int) -> None:
+    def merge(self, other: Any, room: int, order: np.ndarray | None = None) -> None:
         """Append the rows of the detached cache `other` after the current rows: both left-padded
-        (padding keys hidden) to their common length, with room for `room` more positions."""
+        (padding keys hidden) to their common length, with room for `room` more positions; with
+        `order`, row j of the result is row order[j] of that concatenation (one copy, not two)."""
         raise NotImplementedError
 
     def keep(self, rows: np.ndarray) -> None:

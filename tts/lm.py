@@ -63,11 +63,16 @@ class KVCache:
         self.k, self.v = self.k[:, rows, :, start:].contiguous(), self.v[:, rows, :, start:].contiguous()
         self.valid, self.length = self.valid[rows, start:].contiguous(), self.length - start
 
-    def concat(self, other: KVCache, room: int) -> KVCache:
-        """A new cache: this cache's rows then `other`'s, each left-padded (hidden keys) to the
-        longer length, with room for `room` more positions."""
+    def concat(self, other: KVCache, room: int, order: torch.Tensor | None = None) -> KVCache:
+        """A new cache: this cache's rows then `other`'s (row j is row order[j] of that
+        concatenation), each left-padded (hidden keys) to the longer length, with room for `room`
+        more positions."""
         length = max(self.length, other.length)
         n, m = self.k.shape[1], other.k.shape[1]
+        dest = torch.arange(n + m, device=self.k.device)
+        if order is not None:
+            dest = torch.empty_like(dest)
+            dest[order] = torch.arange(n + m, device=self.k.device)  # where each concatenated row goes
         out = KVCache.__new__(KVCache)
         shape = (*self.k.shape[:3], length + room, self.k.shape[4])
         out.k, out.v = (
@@ -75,7 +80,7 @@ class KVCache:
             self.v.new_zeros(shape[:1] + (n + m,) + shape[2:]),
         )
         out.valid, out.length = self.valid.new_zeros(n + m, length + room), length
-        for cache, at in ((self, slice(0, n)), (other, slice(n, n + m))):
+        for cache, at in ((self, dest[:n]), (other, dest[n:])):
             cols = slice(length - cache.length, length)
             out.k[:, at, :, cols], out.v[:, at, :, cols] = (
                 cache.k[:, :, :, : cache.length],

@@ -96,8 +96,8 @@ class OnnxEngine(EngineCore):
     def attach(self, cache: GraphKVCache) -> None:
         self.cache = cache
 
-    def merge(self, other: GraphKVCache, room: int) -> None:
-        self.cache = self.cache.concat(other, room)
+    def merge(self, other: GraphKVCache, room: int, order: np.ndarray | None = None) -> None:
+        self.cache = self.cache.concat(other, room, order)
 
     def keep(self, rows: np.ndarray) -> None:
         self.cache.select(np.asarray(rows))
@@ -109,6 +109,13 @@ class OnnxEngine(EngineCore):
         if steps not in self._tables:
             self._tables[steps] = dpm_solver_2m_table(self._acp, steps).astype(np.float32)
         return self._tables[steps]
+
+
+def _runs(dest: np.ndarray) -> list[tuple[slice, slice]]:
+    """(source, destination) slices of the runs of consecutive rows that `dest` maps to consecutive rows."""
+    breaks = np.flatnonzero(np.diff(dest) != 1) + 1
+    starts, ends = np.r_[0, breaks], np.r_[breaks, len(dest)]
+    return [(slice(s, e), slice(int(dest[s]), int(dest[s]) + e - s)) for s, e in zip(starts, ends)]
 
 
 class GraphKVCache:
@@ -149,22 +156,27 @@ class GraphKVCache:
         self.cond, self.stop = self.cond[rows], self.stop[rows]
         self.ctc = None if self.ctc is None else self.ctc[rows]
 
-    def concat(self, other: GraphKVCache, room: int) -> GraphKVCache:
-        """A new cache: these rows then `other`'s, each left-padded (hidden keys) to the longer
-        length, with room for `room` more positions."""
+    def concat(self, other: GraphKVCache, room: int, order: np.ndarray | None = None) -> GraphKVCache:
+        """A new cache: these rows then `other`'s (row j is row order[j] of that concatenation), each
+        left-padded (hidden keys) to the longer length, with room for `room` more positions."""
         length, n, m = max(self.length, other.length), len(self.mask), len(other.mask)
+        order = np.arange(n + m) if order is None else np.asarray(order)
+        dest = np.empty(n + m, np.int64)
+        dest[order] = np.arange(n + m)  # where each concatenated row goes
         out = GraphKVCache.__new__(GraphKVCache)
         out.keys = [np.zeros((n + m, *k.shape[1:3], length + room), np.float32) for k in self.keys]
         out.values = [np.zeros((n + m, v.shape[1], length + room, v.shape[3]), np.float32) for v in self.values]
         out.mask, out.length = np.zeros((n + m, length + room), bool), length
-        for cache, at in ((self, slice(0, n)), (other, slice(n, n + m))):
+        for cache, at in ((self, dest[:n]), (other, dest[n:])):
             cols, have = slice(length - cache.length, length), cache.length
-            for i in range(len(self.keys)):
-                out.keys[i][at, ..., cols] = cache.keys[i][..., :have]
-                out.values[i][at, :, cols] = cache.values[i][:, :, :have]
-            out.mask[at, cols] = cache.mask[:, :have]
-        out.cond, out.stop = np.concatenate([self.cond, other.cond]), np.concatenate([self.stop, other.stop])
-        out.ctc = None if self.ctc is None else np.concatenate([self.ctc, other.ctc])
+            for src, dst in _runs(at):  # slices, not fancy indices: a join copies the whole cache
+                for i in range(len(self.keys)):
+                    out.keys[i][dst, ..., cols] = cache.keys[i][src, ..., :have]
+                    out.values[i][dst, :, cols] = cache.values[i][src, :, :have]
+                out.mask[dst, cols] = cache.mask[src, :have]
+        out.cond = np.concatenate([self.cond, other.cond])[order]
+        out.stop = np.concatenate([self.stop, other.stop])[order]
+        out.ctc = None if self.ctc is None else np.concatenate([self.ctc, other.ctc])[order]
         return out
 
     def step(self, session, z: np.ndarray, position: np.ndarray) -> None:
