@@ -41,12 +41,19 @@ def resolve_checkpoint(name_or_dir: str | Path = "default") -> Path:
     return path
 
 
+def onnx_config_path(directory: Path) -> Path:
+    """Where an export's runtime config is: onnx.json, or an older export's config.json."""
+    return directory / ONNX_CONFIG if (directory / ONNX_CONFIG).is_file() else directory / "config.json"
+
+
 def has_graphs(directory: Path) -> bool:
-    """Whether `directory` holds an ONNX export: onnx.json, or an older export's config.json."""
-    if (directory / ONNX_CONFIG).is_file():
+    """Whether `directory` holds an ONNX export: onnx.json (any fault in it is the runtime's to
+    report), or an older export's config.json, which names the export format."""
+    path = onnx_config_path(directory)
+    if path.name == ONNX_CONFIG:
         return True
     try:
-        return json.loads((directory / "config.json").read_text()).get("format") == ONNX_FORMAT
+        return json.loads(path.read_text()).get("format") == ONNX_FORMAT
     except (OSError, ValueError, AttributeError):
         return False
 

@@ -25,7 +25,7 @@ import numpy as np
 import onnxruntime as ort
 
 from latentlm_common.errors import InputError
-from tts.load import ONNX_CONFIG
+from tts.load import ONNX_CONFIG, onnx_config_path
 from tts.load import ONNX_FORMAT as FORMAT
 from tts.onnx.engine import NoiseSource, OnnxEngine
 from tts.synthesis import Audio, Settings, Synthesizer, Voice
@@ -52,10 +52,8 @@ def default_providers() -> list[str]:
 
 
 def read_config(directory: Path) -> dict:
-    """onnx.json of an export (an older export named it config.json)."""
-    path = directory / ONNX_CONFIG
-    if not path.is_file():
-        path = directory / "config.json"
+    """The export's runtime config (`tts.load.onnx_config_path`)."""
+    path = onnx_config_path(directory)
     if not path.is_file():
         raise InputError(f"{directory}: not an ONNX export (no {ONNX_CONFIG}); run `latentlm-tts export-onnx`.")
     try:
@@ -98,18 +96,21 @@ class OnnxTTS(Synthesizer):
     def _noise(seed: int, n: int) -> list[NoiseSource]:
         return [np.random.default_rng(seed + i) for i in range(n)]
 
+    def _graph_decoder(self, batch_size: int) -> GraphStreamDecoder:
+        return GraphStreamDecoder(self.sessions["vae_decoder"], self.config["vae"]["decoder_states"], batch_size)
+
     def _stream_decoder(self):
-        decoder = GraphStreamDecoder(self.sessions["vae_decoder"], self.config["vae"]["decoder_states"], 1)
+        decoder = self._graph_decoder(1)
         return lambda latents: decoder.push(np.asarray(latents, np.float32)[None])[0]
 
     def decoder_state(self) -> list[np.ndarray]:
-        return [np.zeros((1, *s), np.float32) for s in self.config["vae"]["decoder_states"]]
+        return self._graph_decoder(1).states
 
     def decode_slots(self, states: list, latents: np.ndarray) -> tuple[np.ndarray, list]:
-        session = self.sessions["vae_decoder"]
-        feeds = [np.asarray(latents, np.float32), *(np.concatenate(column) for column in zip(*states))]
-        audio, *flat = session.run(None, dict(zip([i.name for i in session.get_inputs()], feeds)))
-        return audio, [[s[i : i + 1] for s in flat] for i in range(len(states))]
+        decoder = self._graph_decoder(len(states))
+        decoder.states = [np.concatenate(column) for column in zip(*states)]
+        audio = decoder.push(np.asarray(latents, np.float32))
+        return audio, [[s[i : i + 1] for s in decoder.states] for i in range(len(states))]
 
 
 class Sessions(Mapping):
