@@ -128,6 +128,17 @@ def test_resume_is_exact(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_batches_built_by_loader_workers_are_the_same_batches(tmp_path):
+    make_corpus(tmp_path / "data", n_utts=4)
+    inline = train(run_config(tmp_path / "data", tmp_path / "inline", steps=4, batch_size=3))
+    workers = train(run_config(tmp_path / "data", tmp_path / "workers", steps=4, batch_size=3, workers=2))
+    assert [r["total"] for r in inline] == [r["total"] for r in workers]
+    a = load_file(str(tmp_path / "inline" / "model.safetensors"))
+    b = load_file(str(tmp_path / "workers" / "model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(r["seconds"] >= 0 for r in workers) and workers[-1]["seconds"] >= workers[0]["seconds"]
+
+
 def test_two_process_gloo_run_under_torchrun(tmp_path):
     make_corpus(tmp_path / "data", n_utts=4)
     cmd = [

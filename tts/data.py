@@ -211,6 +211,19 @@ def make_batch(ds: LatentDataset, indices: list[int], cfg: LMConfig, seed: int, 
     )
 
 
+class StepBatches(torch.utils.data.Dataset):
+    """This rank's training batch of each step, indexed by the step: a `DataLoader`'s workers can
+    build them ahead, in any order, and the batches stay those of `make_batch` (a function of
+    seed, step and rank), so a resumed run still sees exactly the batches it would have seen."""
+
+    def __init__(self, ds: LatentDataset, cfg: LMConfig, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        self.ds, self.cfg, self.batch_size, self.seed, self.rank, self.world = ds, cfg, batch_size, seed, rank, world
+
+    def __getitem__(self, step: int) -> TrainBatch:
+        idx = batch_indices(len(self.ds), self.batch_size, self.seed, step, self.rank, self.world)
+        return make_batch(self.ds, idx, self.cfg, self.seed, step, self.cfg.normalize)
+
+
 def batch_indices(n_items: int, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1) -> list[int]:
     """The indices of this rank's batch at `step`: epochs are seeded permutations, split by rank."""
     per_epoch = max(1, n_items // (batch_size * world))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from latentlm_common.distributed import setup_distributed, teardown_distributed
@@ -27,7 +29,7 @@ from latentlm_common.files import atomic_write
 from latentlm_common.train_cli import add_trainer_flags
 from tts.checkpoint import CONFIG, WEIGHTS, load_weights, read_config, save_checkpoint
 from tts.config import LMConfig, preset
-from tts.data import LatentDataset, TrainBatch, batch_indices, make_batch
+from tts.data import LatentDataset, StepBatches, TrainBatch
 from tts.lm import LatentLM, count_parameters
 
 STATE = "train_state.pt"
@@ -51,6 +53,7 @@ class TrainConfig:
     seed: int = 0
     bf16: bool | None = None  # None: on CUDA only
     threads: int | None = None  # torch CPU threads per process
+    workers: int = 0  # DataLoader processes building batches ahead (0: in the training loop, one core)
     tensorboard: bool = True
     progress: bool = True
     overrides: dict = field(default_factory=dict)  # LMConfig fields (--set KEY=JSON), e.g. {"ctc_weight": 0}
@@ -160,17 +163,23 @@ def train(tc: TrainConfig) -> list[dict]:
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
     writer = _writer(tc) if rank == 0 else None
     history: list[dict] = []
-    bar = tqdm(range(start, tc.steps), initial=start, total=tc.steps, disable=rank != 0 or not tc.progress)
+    end = tc.steps if tc.stop_at is None else min(tc.steps, tc.stop_at)
+    batches = DataLoader(
+        StepBatches(ds, model.cfg, tc.batch_size, tc.seed, rank, world),
+        batch_size=None,  # StepBatches yields whole batches
+        sampler=range(start, end),
+        num_workers=tc.workers,
+        prefetch_factor=4 if tc.workers else None,
+    )
+    bar = tqdm(range(start, end), initial=start, total=tc.steps, disable=rank != 0 or not tc.progress)
     if rank == 0:
         bar.write(
             f"LatentLM {tc.preset}: {count_parameters(model) / 1e6:.1f} M parameters, "
             f"{len(ds)} utterances, {world} process(es) on {device.type}, bf16={use_bf16}"
         )
-    for step in bar:
-        if tc.stop_at is not None and step >= tc.stop_at:
-            break
-        idx = batch_indices(len(ds), tc.batch_size, tc.seed, step, rank, world)
-        tb = make_batch(ds, idx, model.cfg, tc.seed, step, model.normalize).to(device)
+    t0 = time.perf_counter()
+    for step, tb in zip(bar, batches):
+        tb = tb.to(device)
         with autocast:
             losses = step_fn(tb)
         opt.zero_grad(set_to_none=True)
@@ -182,6 +191,7 @@ def train(tc: TrainConfig) -> list[dict]:
             "step": step + 1,
             "lr": sched.get_last_lr()[0],
             "grad_norm": float(grad_norm),
+            "seconds": time.perf_counter() - t0,  # since this run's first step
             **{k: getattr(losses, k).item() for k in ("total", "diffusion", "stop", "ctc")},
         }
         if rank == 0:
@@ -208,7 +218,7 @@ def _writer(tc: TrainConfig):
 def _log(writer, bar, record: dict, every: int) -> None:
     if writer is not None:
         for k, v in record.items():
-            if k != "step":
+            if k not in ("step", "seconds"):
                 writer.add_scalar(f"train/{k}", v, record["step"])
     if record["step"] % every == 0:
         bar.set_postfix(
@@ -237,6 +247,7 @@ def parse_args(argv=None) -> TrainConfig:
         "log_every",
         "seed",
         "threads",
+        "workers",
     ):
         value = getattr(defaults, name)
         p.add_argument("--" + name.replace("_", "-"), type=type(value) if value is not None else int, default=value)

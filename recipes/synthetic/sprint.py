@@ -1,0 +1,75 @@
+"""Train the LatentLM for a fixed wall-clock budget, such as the minutes of a lent GPU.
+
+    python -m recipes.synthetic.sprint --data DIR --init tts/pretrained/default --out OUT --minutes 7
+
+It times a few steps first (in a scratch directory), then runs one warmup-and-cosine schedule sized
+to end inside the budget, from --init's weights, so the last save is the annealed one. The chosen
+schedule is kept in OUT/sprint.json: the same command again resumes it instead of timing anew.
+Every other setting is `python -m tts.train`'s (see its --help).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from tts.train import TrainConfig, train
+
+SCHEDULE = "sprint.json"
+
+
+def timed_steps(tc: TrainConfig, warm: int, timed: int) -> float:
+    """Seconds per step of `tc` on this machine, over `timed` steps after `warm` start-up steps."""
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = replace(tc, out=scratch, steps=10**9, stop_at=warm + timed, save_every=10**9, tensorboard=False)
+        history = train(replace(probe, progress=False))
+    return (history[-1]["seconds"] - history[warm - 1]["seconds"]) / timed
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="latent dataset directory (tts/data.py format)")
+    p.add_argument("--out", required=True, type=Path, help="checkpoint directory")
+    p.add_argument("--init", default=None, metavar="CKPT", help="start from this checkpoint's weights")
+    p.add_argument("--minutes", type=float, required=True, help="wall-clock budget of the whole command")
+    p.add_argument("--preset", default="small")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--workers", type=int, default=8, help="DataLoader processes building batches")
+    p.add_argument("--save-every", type=int, default=1000)
+    args = p.parse_args(argv)
+    start = time.perf_counter()
+    tc = TrainConfig(
+        data=args.data,
+        out=str(args.out),
+        preset=args.preset,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup=args.warmup,
+        workers=args.workers,
+        save_every=args.save_every,
+        init=args.init,
+    )
+    schedule = args.out / SCHEDULE
+    if schedule.is_file():
+        steps = json.loads(schedule.read_text())["steps"]
+    else:
+        per_step = timed_steps(tc, warm=20, timed=60)
+        left = args.minutes * 60 - (time.perf_counter() - start)
+        steps = max(args.warmup + 1, int(0.9 * left / per_step))  # 10 % for saves and start-up
+        args.out.mkdir(parents=True, exist_ok=True)
+        schedule.write_text(json.dumps({"steps": steps, "seconds_per_step": per_step}) + "\n")
+        print(f"{per_step * 1e3:.1f} ms a step: {steps} steps in the {left / 60:.1f} minutes left", flush=True)
+    history = train(replace(tc, steps=steps))
+    with (args.out / "losses.jsonl").open("a") as f:
+        f.writelines(json.dumps(r) + "\n" for r in history)
+    print(f"done: {steps} steps in {(time.perf_counter() - start) / 60:.1f} minutes", flush=True)
+
+
+if __name__ == "__main__":
+    main()
