@@ -170,6 +170,7 @@ def train(tc: TrainConfig) -> list[dict]:
         sampler=range(start, end),
         num_workers=tc.workers,
         prefetch_factor=4 if tc.workers else None,
+        generator=torch.Generator(),  # its own: the loader's seed draw would move the global RNG a resume restores
     )
     bar = tqdm(range(start, end), initial=start, total=tc.steps, disable=rank != 0 or not tc.progress)
     if rank == 0:
