@@ -4,9 +4,12 @@ Randomness comes from one noise source per request: anything with numpy's
 `standard_normal(size, dtype)`, usually a `np.random.Generator`; `NoiseReplay` feeds prepared
 noise instead (parity tests).
 
-The KV cache is preallocated per layer at the final length (keys (N, hkv, hd, C), values
-(N, hkv, C, hd)) with a (N, C) validity mask; each step passes it whole and writes the new
-key and value in place, so a step copies nothing of the cache's size.
+The KV cache is preallocated per layer (keys (N, hkv, hd, C), values (N, hkv, C, hd)) with a
+(N, C) validity mask; each step passes it whole and writes the new key and value in place, so a
+step copies nothing of the cache's size. Every step attends over all C positions, so C follows
+the length: at most GROW positions of room are allocated ahead, and a full cache grows by GROW
+(one copy every GROW frames) rather than being sized for the longest request's length guard.
+With 16 guided slots a step over 600 positions took 4x one over 150.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from tts.layout import Batch
 from tts.sampler import cosine_alphas_cumprod, dpm_solver_2m_table, guide, solve
 
 __all__ = ["OnnxEngine", "NoiseReplay", "NoiseSource", "Generation", "SpeechRequest"]
+
+GROW = 32  # cache positions allocated ahead of the length (about 2 s of frames)
 
 
 class NoiseSource(Protocol):
@@ -111,6 +116,11 @@ class OnnxEngine(EngineCore):
         return self._tables[steps]
 
 
+def _widen(a: np.ndarray, axis: int) -> np.ndarray:
+    """`a` with GROW zero positions appended along `axis`."""
+    return np.pad(a, [(0, GROW if i == axis else 0) for i in range(a.ndim)])
+
+
 def _runs(dest: np.ndarray) -> list[tuple[slice, slice]]:
     """(source, destination) slices of the runs of consecutive rows that `dest` maps to consecutive rows."""
     breaks = np.flatnonzero(np.diff(dest) != 1) + 1
@@ -136,6 +146,7 @@ class GraphKVCache:
         self.cond, self.stop = cond, stop
         self.ctc = ctc[0] if ctc else None  # (N, ctc_upsample, V); exports before the CTC head have none
         layers, n, n_kv, hd, length = keys.shape
+        capacity = min(capacity, length + GROW)
         self.keys = [np.zeros((n, n_kv, hd, capacity), np.float32) for _ in range(layers)]
         self.values = [np.zeros((n, n_kv, capacity, hd), np.float32) for _ in range(layers)]
         for i in range(layers):
@@ -158,8 +169,10 @@ class GraphKVCache:
 
     def concat(self, other: GraphKVCache, room: int, order: np.ndarray | None = None) -> GraphKVCache:
         """A new cache: these rows then `other`'s (row j is row order[j] of that concatenation), each
-        left-padded (hidden keys) to the longer length, with room for `room` more positions."""
+        left-padded (hidden keys) to the longer length, with room for `room` more positions (at most
+        GROW allocated now)."""
         length, n, m = max(self.length, other.length), len(self.mask), len(other.mask)
+        room = min(room, GROW)
         order = np.arange(n + m) if order is None else np.asarray(order)
         dest = np.empty(n + m, np.int64)
         dest[order] = np.arange(n + m)  # where each concatenated row goes
@@ -179,7 +192,15 @@ class GraphKVCache:
         out.ctc = None if self.ctc is None else np.concatenate([self.ctc, other.ctc])[order]
         return out
 
+    def grow(self) -> None:
+        """GROW more positions of room (a copy of the cache)."""
+        self.keys = [_widen(k, 3) for k in self.keys]
+        self.values = [_widen(v, 2) for v in self.values]
+        self.mask = _widen(self.mask, 1)
+
     def step(self, session, z: np.ndarray, position: np.ndarray) -> None:
+        if self.length == self.mask.shape[1]:
+            self.grow()
         feeds = {"z": z, "position": position, "mask": self.mask}
         for i, (k, v) in enumerate(zip(self.keys, self.values)):
             feeds[f"past_key_{i}"], feeds[f"past_value_{i}"] = k, v
