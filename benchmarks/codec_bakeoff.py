@@ -28,7 +28,6 @@ OUT/results.png (quality against CPU hours) and OUT/results.jsonl (one row per c
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import math
@@ -40,6 +39,7 @@ import numpy as np
 import torch
 
 from latentlm_common.files import atomic_write
+from tts.eval.human import human_speech
 from vae_audio.config import VAE_PRESETS
 from vae_audio.data import AudioSource, CropDataset
 from vae_audio.head_apnet import RECOMMENDED_LOSS
@@ -60,12 +60,6 @@ CANDIDATES: dict[str, dict] = {
 }
 CEILINGS = ("mel-ceiling",)  # trained like the candidates, never stopped early, never the winner
 NO_GAN = {"loss": {"warmup_steps": 10**9}}  # reconstruction losses only: a GAN step costs 3.6 s here
-# Recorded human speech that installed packages ship: (package, file inside it). Evaluation only.
-HUMAN_SPEECH = [
-    ("gradio", "media_assets/audio/cate_blanch.mp3"),
-    ("gradio", "media_assets/audio/cate_blanch_2.mp3"),
-    ("gradio", "media_assets/audio/heath_ledger.mp3"),
-]
 HUMAN_SECONDS = 8.0  # the first seconds of each clip
 META = "bakeoff.json"  # per candidate: CPU seconds and step of its saved weights, scores per mark
 
@@ -88,12 +82,9 @@ def eval_items(eval_dir: Path, limit: int, sample_rate: int, target_dbfs: float)
     ]
     from latentlm_common.audio import load_audio
 
-    for package, file in HUMAN_SPEECH:
-        spec = importlib.util.find_spec(package)
-        path = Path(spec.submodule_search_locations[0], file) if spec and spec.submodule_search_locations else None
-        if path is not None and path.is_file():
-            x = load_audio(path, sample_rate, normalize_dbfs=target_dbfs)
-            items.append(Item(f"{package}:{Path(file).stem}", "human", x[: int(HUMAN_SECONDS * sample_rate)], None))
+    for name, path in human_speech():
+        x = load_audio(path, sample_rate, normalize_dbfs=target_dbfs)
+        items.append(Item(name, "human", x[: int(HUMAN_SECONDS * sample_rate)], None))
     return items
 
 

@@ -3,8 +3,11 @@ voice, default settings) on five fixed 10-word sentences Ã— each example voice Ã
 transcribed by Moonshine (offline, the `eval` extra).
 
     python benchmarks/say_wer.py [--ckpt default] [--engine onnx|torch] [--seeds 5] [--threads 1]
+                                 [--voices examples|human]
 
-Prints the WER per voice and over all clips, and the worst transcripts.
+`--voices human` prompts with the recorded human speech that installed packages ship
+(`tts.eval.human`) instead of the example voices. Prints the WER and the speaker similarity to the
+prompt (Resemblyzer) per voice and over all clips, and the worst transcripts.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ VOICES = sorted((ROOT / "demo" / "examples").glob("voice*.wav"))
 
 def main() -> None:
     from tts.eval.asr import load_asr
+    from tts.eval.human import human_speech
+    from tts.eval.similarity import cosine, load_speaker_encoder
     from tts.eval.wer import wer
     from tts.load import load_tts
 
@@ -33,23 +38,42 @@ def main() -> None:
     p.add_argument("--engine", choices=["onnx", "torch"], default=None)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--voices", choices=["examples", "human"], default="examples")
     args = p.parse_args()
+    voices = [(v.name, v) for v in VOICES] if args.voices == "examples" else human_speech()
+    if not voices:
+        raise SystemExit("no recorded human speech is installed (it comes with gradio: pip install '.[demo]')")
     tts, asr = load_tts(args.ckpt, args.engine, threads=args.threads), load_asr("moonshine")
+    speaker = load_speaker_encoder("resemblyzer")
     rows = []
-    for voice in VOICES:
+    for name, voice in voices:
         prompt = tts.load_voice(voice)
+        target = speaker.embed(*_audio(voice))
         for text in SENTENCES:
             for seed in range(args.seeds):
                 audio = tts.synthesize(text, voice=prompt, seed=seed, retries=2)  # `say`'s defaults
-                rows.append((voice.name, text, asr.transcribe(audio.samples, audio.sample_rate)))
+                sim = cosine(target, speaker.embed(audio.samples, audio.sample_rate))
+                rows.append((name, text, asr.transcribe(audio.samples, audio.sample_rate), sim))
     print(f"{type(tts).__name__} on {args.ckpt}: {len(rows)} clips")
-    for name in sorted({v for v, _, _ in rows}):
-        mine = [(t, h) for v, t, h in rows if v == name]
-        print(f"  {name}: WER {100 * wer([t for t, _ in mine], [h for _, h in mine]):.1f} %")
-    print(f"  all: WER {100 * wer([t for _, t, _ in rows], [h for _, _, h in rows]):.1f} %")
+    for name, _ in voices:
+        mine = [r for r in rows if r[0] == name]
+        print(f"  {name}: {_summary(mine, wer)}")
+    print(f"  all: {_summary(rows, wer)}")
     worst = sorted(rows, key=lambda r: -wer([r[1]], [r[2]]))[:3]
-    for voice, text, hyp in worst:
+    for voice, text, hyp, _ in worst:
         print(f"  worst ({voice}): {text!r} -> {hyp!r}")
+
+
+def _audio(path: Path):
+    """(samples, sample rate) of a prompt file."""
+    from latentlm_common.audio import load_audio
+
+    return load_audio(path, 16000), 16000
+
+
+def _summary(rows: list, wer) -> str:
+    error = 100 * wer([r[1] for r in rows], [r[2] for r in rows])
+    return f"WER {error:.1f} %, SIM {sum(r[3] for r in rows) / len(rows):.3f}"
 
 
 if __name__ == "__main__":
