@@ -6,9 +6,11 @@ cached per voice file), plans its chunks (`Synthesizer.plan`: one engine request
 source per chunk, seeded seed, seed + 1, ...) and joins the first chunk to the running batch of
 the job's (steps, guidance scale), so it generates from the next frame. Each frame, every
 running batch steps once (`tts.batching.RunningBatch`). A job's frames are decoded by the σ-VAE
-as soon as its first one exists (the first audio leaves at once) and then DECODE_FRAMES at a
-time (one decoder call per few frames costs less than one per frame), the due slots in batched
-calls, each with its own streaming-decoder state, and handed to the jobs. A chunk that ends
+as soon as its first one exists (the first audio leaves at once), then every DECODE_FRAMES
+frames all jobs' pending frames together (one decoder call per few frames and many slots costs
+less than one per frame or per few slots: 0.77 ms a slot-frame for 16 slots × 4 frames, 1.06 for
+4 × 4, 2.96 for 1 × 1), grouped by their number of frames, each slot with its own
+streaming-decoder state, and handed to the jobs. A chunk that ends
 leaves at once; the job's next chunk joins after a pause of silence, the last one ends the job.
 A cancelled job (client gone) or one past its deadline leaves the batch at the next frame. What
 goes wrong inside a step ends the jobs of that batch with an error and the worker goes on, so no
@@ -38,7 +40,7 @@ from tts.batching import RunningBatch
 from tts.synthesis import Synthesizer
 
 log = logging.getLogger(__name__)
-DECODE_FRAMES = 4  # frames decoded per call after a job's first: 267 ms of audio per delivery
+DECODE_FRAMES = 4  # frames between decoder calls after a job's first: 267 ms of audio per delivery
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Scheduler:
         self.rejoin: list[Job] = []  # jobs whose next chunk joins at the next frame
         self._voices: dict[tuple, Any] = {}
         self._ids = 0
+        self.ticks = 0  # frames stepped
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -220,7 +223,9 @@ class Scheduler:
             if not len(batch):
                 del self.batches[key]
         self.stats.on_batch(len(fresh))
-        due = [j for j in fresh if j.frames == 0 or len(j.pending) >= DECODE_FRAMES] + [j for j in ended if j.pending]
+        self.ticks += 1
+        cadence = self.ticks % DECODE_FRAMES == 0  # every job's pending frames together: bigger decoder calls
+        due = [j for j in fresh if j.frames == 0 or cadence] + [j for j in ended if j.pending]
         self._decode(due)
         for job in ended:
             self._chunk_done(job)
