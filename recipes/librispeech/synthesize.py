@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--steps", type=int, default=None, help="diffusion steps (default: the API's)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=0,
+        help="sample flagged outputs again, up to N times, keeping the best (`say` uses 2; default 0: the raw model)",
+    )
     p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
     p.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: each process's own GPU)")
     p.add_argument("--batch-size", type=int, default=8, help="items synthesised together")
@@ -95,7 +101,7 @@ def synthesize(args: argparse.Namespace, group: Group) -> None:
     tts = TTS.from_pretrained(args.ckpt, device=device)
     guidance_scale, steps = tts.resolve_settings(args.guidance_scale, args.steps)
     for setting in args.settings:
-        job = Job(args.out / setting, batch_size=args.batch_size, retries=0)
+        job = Job(args.out / setting, batch_size=args.batch_size, retries=args.retries)
         s = run_job(tts, args.out / f"{setting}.batch.jsonl", job, group, guidance_scale, steps)
         if s is not None:
             print(f"setting {setting}: {s.items} items, written {s.items - s.refused}, failed {s.refused}, "
