@@ -1,0 +1,23 @@
+"""recipes/synthetic/sprint.py: a schedule sized from timed steps to a wall-clock budget, kept for a rerun."""
+
+import json
+
+from test_train_lm import make_corpus
+
+from recipes.synthetic.sprint import SCHEDULE, main
+
+
+def test_sprint_sizes_one_schedule_to_the_budget_and_a_rerun_keeps_it(tmp_path):
+    make_corpus(tmp_path / "data", n_utts=4)
+    out = tmp_path / "run"
+    argv = ["--data", str(tmp_path / "data"), "--out", str(out), "--minutes", "0.25", "--preset", "tiny",
+            "--batch-size", "3", "--warmup", "2", "--workers", "0"]  # fmt: skip
+    main(argv)
+    schedule = json.loads((out / SCHEDULE).read_text())
+    assert schedule["steps"] >= 3 and schedule["seconds_per_step"] > 0
+    losses = [json.loads(line) for line in (out / "losses.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in losses] == list(range(1, schedule["steps"] + 1))
+    assert (out / "model.safetensors").is_file()
+    main(argv)  # the same command again: the run is complete, nothing is timed or trained anew
+    assert json.loads((out / SCHEDULE).read_text()) == schedule
+    assert len((out / "losses.jsonl").read_text().splitlines()) == schedule["steps"]
