@@ -237,3 +237,15 @@ def test_init_and_resume_keep_the_latent_normalisation_of_the_weights(tmp_path):
     lm = load_checkpoint(tmp_path / "tuned")[0].cfg
     assert (lm.latent_scale, lm.latent_bias) == (0.5, -0.25)
     assert (data_pair.latent_scale, data_pair.latent_bias) != (0.5, -0.25)
+
+
+def test_a_missing_dataset_is_one_line_and_exit_2(tmp_path, capsys):
+    from tts.train import main
+
+    with pytest.raises(InputError, match="not a latent dataset"):
+        LatentDataset(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        main(["--data", str(tmp_path / "none"), "--out", str(tmp_path / "out")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m tts.train: error:") and "\n" not in err

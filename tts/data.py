@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
 
+from latentlm_common.errors import InputError
 from latentlm_common.files import atomic_write
 from tts.config import LMConfig
 from tts.layout import Batch, build_sequence, collate
@@ -132,6 +133,12 @@ class LatentDataset:
 
     def __init__(self, root: str | Path):
         root = Path(root)
+        missing = [n for n in ("meta.json", "index.jsonl", "data.safetensors") if not (root / n).is_file()]
+        if missing:
+            raise InputError(
+                f"{root}: not a latent dataset (no {', '.join(missing)}); "
+                "recipes/librispeech/extract.py writes one from a corpus"
+            )
         self.meta = json.loads((root / "meta.json").read_text())
         self.index = [json.loads(line) for line in (root / "index.jsonl").read_text().splitlines() if line]
         arrays = load_file(str(root / "data.safetensors"))

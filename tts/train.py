@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from latentlm_common.distributed import setup_distributed, teardown_distributed
+from latentlm_common.errors import one_line_errors
 from latentlm_common.files import atomic_write
 from latentlm_common.train_cli import add_trainer_flags
 from tts.checkpoint import CONFIG, WEIGHTS, load_weights, read_config, save_checkpoint
@@ -269,7 +270,8 @@ def parse_args(argv=None) -> TrainConfig:
 
 def main(argv=None) -> None:
     try:
-        train(parse_args(argv))
+        with one_line_errors("python -m tts.train"):
+            train(parse_args(argv))
     finally:
         teardown_distributed()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch.distributed as dist
 
+from latentlm_common.errors import one_line_errors
 from tts.api import VAE_DIR
 from tts.train import parse_args, train
 
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         parse_args(rest or ["--help"])  # tts.train's own --help, or its error for missing options
         raise SystemExit(2)
     tc = parse_args(rest)
-    train(tc)
+    with one_line_errors("recipes/librispeech/train.py"):
+        train(tc)
     if not dist.is_initialized() or dist.get_rank() == 0:
         attach_vae(args.vae, Path(tc.out))
     if dist.is_initialized():

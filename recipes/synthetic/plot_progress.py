@@ -39,7 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     points = []
     for run in args.runs:
-        label, examples, eval_dir = run.split(":", 2)
+        label, _, rest = run.partition(":")
+        examples, _, eval_dir = rest.partition(":")
+        if not (label and examples.isdigit() and eval_dir):
+            p.error(f"{run!r}: expected LABEL:EXAMPLES:EVAL_DIR, e.g. v3:191616:exp/eval/v3")
         wer, sim, n = setting_a(Path(eval_dir))
         points.append((label, int(examples), wer, sim))
         print(f"{label}: {int(examples):,} examples, setting A WER {wer:.1f} %, SIM {sim:.3f} ({n} items)")

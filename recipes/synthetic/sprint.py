@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from latentlm_common.errors import one_line_errors
 from tts.train import TrainConfig, train
 
 SCHEDULE = "sprint.json"
@@ -43,6 +44,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=8, help="DataLoader processes building batches")
     p.add_argument("--save-every", type=int, default=1000)
     args = p.parse_args(argv)
+    if args.minutes <= 0:
+        p.error("--minutes must be more than 0")
+    with one_line_errors("python -m recipes.synthetic.sprint"):
+        sprint(args)
+
+
+def sprint(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     tc = TrainConfig(
         data=args.data,
