@@ -13,36 +13,32 @@ short"). Lengths are the scored speech's, so in setting B both sides exclude the
 from __future__ import annotations
 
 import argparse
-import csv
 from collections import defaultdict
 from pathlib import Path
+
+from latentlm_common.errors import one_line_errors
+from tts.eval.score import GROUND_TRUTH, Score, read_csv
 
 TOO_LONG = 1.5
 
 
-def rows(run: Path, asr: str, sim: str) -> list[dict]:
-    path = run / f"scores_{asr}_{sim}.csv"
-    if not path.is_file():
-        raise SystemExit(f"{path}: no scores there; run `latentlm-tts eval` first")
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+def rows(run: Path, asr: str, sim: str) -> list[Score]:
+    return read_csv(run / f"scores_{asr}_{sim}.csv")
 
 
 def summary(run: Path, asr: str, sim: str, truth_run: Path | None = None) -> list[str]:
     scores = rows(run, asr, sim)
     truth_rows = scores + (rows(truth_run, asr, sim) if truth_run else [])
-    truth = {(r["setting"], r["id"]): float(r["seconds"]) for r in truth_rows if r["system"] == "ground truth"}
+    truth = {(r.setting, r.id): r.seconds for r in truth_rows if r.system == GROUND_TRUTH}
     groups = defaultdict(list)
     for r in scores:
-        groups[(r["setting"], r["system"])].append(r)
+        groups[(r.setting, r.system)].append(r)
     lines = []
     for (setting, system), items in sorted(groups.items()):
-        ref_words = sum(len(r["reference"].split()) for r in items)
-        errors = sum(float(r["wer"]) * len(r["reference"].split()) for r in items)
-        long = [
-            float(r["seconds"]) > TOO_LONG * truth[(setting, r["id"])] for r in items if (setting, r["id"]) in truth
-        ]
-        short = [len(r["hypothesis"].split()) < len(r["reference"].split()) for r in items]
+        ref_words = sum(len(r.reference.split()) for r in items)
+        errors = sum(r.wer * len(r.reference.split()) for r in items)
+        long = [r.seconds > TOO_LONG * truth[(setting, r.id)] for r in items if (setting, r.id) in truth]
+        short = [len(r.hypothesis.split()) < len(r.reference.split()) for r in items]
         lines.append(
             f"| {run.name} | {setting} | {system} | {len(items)} | {100 * errors / max(1, ref_words):.1f} | "
             f"{100 * sum(long) / max(1, len(long)):.1f} | {100 * sum(short) / len(items):.1f} |"
@@ -59,8 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     print(f"| run | setting | system | items | WER % | longer than {TOO_LONG}x GT % | cut short % |")
     print("|---|---|---|---|---|---|---|")
-    for run in args.runs:
-        print("\n".join(summary(run, args.asr, args.sim, args.truth)))
+    with one_line_errors("benchmarks/eval_lengths.py"):
+        for run in args.runs:
+            print("\n".join(summary(run, args.asr, args.sim, args.truth)))
 
 
 if __name__ == "__main__":

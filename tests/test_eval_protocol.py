@@ -4,6 +4,7 @@ alignment, the score table, and `latentlm-tts eval` (ground truth scored for rea
 import numpy as np
 import pytest
 
+from latentlm_common.errors import InputError
 from tts.cli.main import main
 from tts.eval.protocol import (
     Clip,
@@ -16,7 +17,7 @@ from tts.eval.protocol import (
     setting_b,
     utterances_from_cuts,
 )
-from tts.eval.score import GROUND_TRUTH, Score, format_table, summarize
+from tts.eval.score import GROUND_TRUTH, Score, format_table, read_csv, summarize, write_csv
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +164,11 @@ def test_limited_setting_b_aligns_only_what_it_keeps_round_robin_over_speakers(m
     assert skipped == ["s1-0"] and len(calls) == 5  # not all 12
     assert [it.prompt_text for it in items] == ["one two"] * 4
     assert len(protocol.setting_b(utts, 3.0)[0]) == 11
+
+
+def test_scores_csv_round_trip_and_a_missing_file_is_input_error(tmp_path):
+    scores = [Score("u1", "A", "LatentLM", "s1", 2.5, 0.25, 0.8125, "one two", "one too")]
+    write_csv(scores, tmp_path / "scores.csv")
+    assert read_csv(tmp_path / "scores.csv") == scores
+    with pytest.raises(InputError, match="no scores there"):
+        read_csv(tmp_path / "none.csv")

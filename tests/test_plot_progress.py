@@ -32,6 +32,9 @@ def test_setting_a_counts_only_the_systems_setting_a_rows_and_the_png_is_written
     assert "v1: 100 examples, setting A WER 50.0 %, SIM 0.700 (1 items)" in capsys.readouterr().out
 
 
-def test_a_run_without_scores_is_a_clear_error(tmp_path):
-    with pytest.raises(SystemExit, match="no scores there"):
-        setting_a(tmp_path)
+def test_a_run_without_scores_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--out", str(tmp_path / "p.png"), f"v1:100:{tmp_path}"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "no scores there" in err and "\n" not in err

@@ -11,25 +11,24 @@ item lists (scores_moonshine_resemblyzer.csv). Prints the points it plots.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
+from latentlm_common.errors import InputError, one_line_errors
 from latentlm_common.files import atomic_write
 
 
 def setting_a(eval_dir: Path) -> tuple[float, float, int]:
-    """(WER %, SIM, items) of the system's setting-A rows (the WER as score.py computes it)."""
-    from tts.eval.wer import wer
+    """(WER %, SIM, items) of the system's setting-A row, as score.py's table gives it."""
+    from tts.eval.score import GROUND_TRUTH, read_csv, summarize
 
-    path = eval_dir / "scores_moonshine_resemblyzer.csv"
-    if not path.is_file():
-        raise SystemExit(f"{path}: no scores there; run recipes/librispeech/score.py first")
-    with open(path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["setting"] == "A" and r["system"] != "ground truth"]
-    if not rows:
-        raise SystemExit(f"{path}: no setting-A rows of a system")
-    error = 100 * wer([r["reference"] for r in rows], [r["hypothesis"] for r in rows])
-    return error, sum(float(r["sim"]) for r in rows) / len(rows), len(rows)
+    rows = [
+        r
+        for r in summarize(read_csv(eval_dir / "scores_moonshine_resemblyzer.csv"))
+        if r["setting"] == "A" and r["system"] != GROUND_TRUTH
+    ]
+    if len(rows) != 1:
+        raise InputError(f"{eval_dir}: expected the setting-A rows of one system, found {len(rows)} systems")
+    return rows[0]["wer"], rows[0]["sim"], rows[0]["utterances"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
         examples, _, eval_dir = rest.partition(":")
         if not (label and examples.isdigit() and eval_dir):
             p.error(f"{run!r}: expected LABEL:EXAMPLES:EVAL_DIR, e.g. v3:191616:exp/eval/v3")
-        wer, sim, n = setting_a(Path(eval_dir))
+        with one_line_errors("python -m recipes.synthetic.plot_progress"):
+            wer, sim, n = setting_a(Path(eval_dir))
         points.append((label, int(examples), wer, sim))
         print(f"{label}: {int(examples):,} examples, setting A WER {wer:.1f} %, SIM {sim:.3f} ({n} items)")
     import matplotlib

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from latentlm_common.errors import InputError
 from tts.eval.asr import ASR_RATE, load_asr
 from tts.eval.protocol import SETTINGS, Clip, TestItem
 from tts.eval.similarity import cosine, load_speaker_encoder
@@ -145,6 +146,18 @@ def write_csv(scores: list[Score], path: str | Path) -> None:
         writer.writeheader()
         for s in scores:
             writer.writerow({**asdict(s), "wer": round(s.wer, 4), "sim": round(s.sim, 4)})
+
+
+def read_csv(path: str | Path) -> list[Score]:
+    """The per-utterance scores `write_csv` wrote."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no scores there; run `latentlm-tts eval` (or recipes/librispeech/score.py) first")
+    with open(path, newline="") as f:
+        return [
+            Score(**{**r, "seconds": float(r["seconds"]), "wer": float(r["wer"]), "sim": float(r["sim"])})
+            for r in csv.DictReader(f)
+        ]
 
 
 def evaluate(
