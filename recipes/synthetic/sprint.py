@@ -26,8 +26,9 @@ SCHEDULE = "sprint.json"
 def timed_steps(tc: TrainConfig, warm: int, timed: int) -> float:
     """Seconds per step of `tc` on this machine, over `timed` steps after `warm` start-up steps."""
     with tempfile.TemporaryDirectory() as scratch:
-        probe = replace(tc, out=scratch, steps=10**9, stop_at=warm + timed, save_every=10**9, tensorboard=False)
-        history = train(replace(probe, progress=False))
+        probe = replace(tc, out=scratch, steps=10**9, stop_at=warm + timed, save_every=10**9, tensorboard=False,
+                        progress=False)  # fmt: skip
+        history = train(probe)
     return (history[-1]["seconds"] - history[warm - 1]["seconds"]) / timed
 
 

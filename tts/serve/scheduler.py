@@ -10,11 +10,10 @@ as soon as its first one exists (the first audio leaves at once), then every DEC
 frames all jobs' pending frames together (one decoder call per few frames and many slots costs
 less than one per frame or per few slots: 0.77 ms a slot-frame for 16 slots × 4 frames, 1.06 for
 4 × 4, 2.96 for 1 × 1), grouped by their number of frames, each slot with its own
-streaming-decoder state, and handed to the jobs. A chunk that ends
-leaves at once; the job's next chunk joins after a pause of silence, the last one ends the job.
-A cancelled job (client gone) or one past its deadline leaves the batch at the next frame. What
-goes wrong inside a step ends the jobs of that batch with an error and the worker goes on, so no
-slot is ever stuck.
+streaming-decoder state, and handed to the jobs. A chunk that ends leaves at once; the job's next
+chunk joins after a pause of silence, the last one ends the job. A cancelled job (client gone) or
+one past its deadline leaves the batch at the next frame. What goes wrong inside a step ends the
+jobs of that batch with an error and the worker goes on, so no slot is ever stuck.
 
 A job's audio is what `Synthesizer.stream` gives for the same text, voice and seed (to float
 rounding): batching does not change it. Deliveries to the job's `deliver` callback, in order:
