@@ -156,17 +156,32 @@ def test_array_prompts_get_the_file_checks(tts):
     assert 30 <= len(tts.load_voice(quiet).latents) <= 32  # 4 s in, 2 s of sound (+ 50 ms margins) kept
 
 
-def test_half_precision_package_is_smaller_and_loads_back(tmp_path):
+@pytest.mark.parametrize("int8", [True, False], ids=["int8", "float16"])
+def test_package_is_smaller_loads_back_and_holds_one_copy(tmp_path, int8):
+    import onnx
+    from safetensors import safe_open
+
     from recipes.synthetic.package import package
+    from tts.onnx.storage import INLINE_BYTES
 
     make_tiny_checkpoint(tmp_path / "full", stop_bias=-50.0)
-    report = package(tmp_path / "full", tmp_path / "pkg")
+    report = package(tmp_path / "full", tmp_path / "pkg", int8=int8)
     full = sum(p.stat().st_size for p in (tmp_path / "full").rglob("*.safetensors"))
     assert report["megabytes"] * 1e6 < 0.6 * full
-    assert report["frames_fp16"] == report["frames_fp32"]
+    assert report["frames_stored"] == report["frames_float32"]
     assert report["max_abs_latent_diff"] < 0.05
     tts = TTS.from_pretrained(tmp_path / "pkg")
     assert all(p.dtype == torch.float32 for p in tts.model.parameters())
+    with safe_open(str(tmp_path / "pkg" / "model.safetensors"), "np") as f:
+        stored = {f.get_slice(k).get_dtype() for k in f.keys()}
+    assert ("I8" in stored) == int8
+    assert not (tmp_path / "pkg" / "onnx.data").exists()  # no weight of the graphs is stored a second time
+    step = onnx.load(str(tmp_path / "pkg" / "lm_step.onnx"), load_external_data=False).graph.initializer
+    quantised = [t for t in step if t.name.endswith("_quantized")]
+    read = [{e.key: e.value for e in t.external_data}.get("location") for t in quantised]
+    assert bool(quantised) == int8  # and the int8 matrices are the package's own, not a copy:
+    inline = [t for t, where in zip(quantised, read) if where is None]
+    assert all(len(t.raw_data) < INLINE_BYTES for t in inline) and set(read) <= {"model.safetensors", None}
 
 
 def test_words_are_timed_in_order_and_the_stream_gives_the_same_words(tmp_path):

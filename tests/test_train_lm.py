@@ -221,6 +221,21 @@ def test_saved_checkpoint_files_are_readable_by_others(tmp_path):
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["config.json", "model.safetensors"]
 
 
+def test_int8_checkpoints_load_every_linear_within_half_a_step(tmp_path):
+    model = LatentLM(preset("tiny"))
+    save_checkpoint(tmp_path / "q", model, AudioConfig(), int8=True)
+    stored = load_file(str(tmp_path / "q" / "model.safetensors"))
+    loaded, _ = load_checkpoint(tmp_path / "q")
+    linears = {n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    assert linears and all(stored[f"{n}.weight.int8"].dtype == torch.int8 for n in linears)
+    assert not any(f"{n}.weight" in stored for n in linears)
+    for name in linears:
+        w, back = model.get_submodule(name).weight, loaded.get_submodule(name).weight
+        step = w.abs().max() / 127
+        assert back.shape == w.shape and (back - w).abs().max() <= step / 2 + 1e-6, name
+    assert stored["embed.weight"].dtype == torch.float16  # the other matrices: float16
+
+
 def test_init_and_resume_keep_the_latent_normalisation_of_the_weights(tmp_path):
     """A warm start on other data keeps the init checkpoint's latent scale and bias (the weights were
     trained on that normalisation), and so does a resume of that run; a fresh run takes the data's."""

@@ -61,10 +61,13 @@ class TTS(Synthesizer):
         tts.checkpoint_dir = path
         return tts
 
-    def save_pretrained(self, directory: str | Path, half: bool = False, **extra) -> None:
-        """`half`: store the weight matrices as float16 (half the size; they load back as float32)."""
-        save_checkpoint(directory, self.model, self.audio_config, self.tokenizer.to_dict(), half, **extra)
-        self.vae.save_pretrained(Path(directory) / VAE_DIR, half)
+    def save_pretrained(self, directory: str | Path, half: bool = False, int8: bool = False, **extra) -> None:
+        """`half`: store the weight matrices as float16 (half the size; they load back as float32).
+        `int8`: besides, the LM's linear layers as int8 (a quarter; tts.checkpoint.int8_linears), the
+        form `export-onnx --int8` reads without a second copy. The σ-VAE stays float16."""
+        tokenizer = self.tokenizer.to_dict()
+        save_checkpoint(directory, self.model, self.audio_config, tokenizer, half, int8, **extra)
+        self.vae.save_pretrained(Path(directory) / VAE_DIR, half or int8)
 
     @property
     def device(self) -> torch.device:

@@ -23,15 +23,26 @@ from vae_audio.config import AudioConfig
 
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS = "config.json", "model.safetensors"
+INT8, SCALE = ".int8", ".scale"  # a matrix stored as int8: "NAME.int8" and "NAME.scale" replace "NAME"
 
 
 def save_checkpoint(
-    out_dir: str | Path, model: LatentLM, audio: AudioConfig, tokenizer: dict | None = None, half: bool = False, **extra
+    out_dir: str | Path,
+    model: LatentLM,
+    audio: AudioConfig,
+    tokenizer: dict | None = None,
+    half: bool = False,
+    int8: bool = False,
+    **extra,
 ) -> None:
-    """`half`: matrices stored as float16 (see vae_audio.checkpoint.weights_to_save)."""
+    """`half`: matrices stored as float16 (see vae_audio.checkpoint.weights_to_save). `int8`: besides,
+    the matrices of the linear layers stored as int8 (see int8_linears)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    weights = weights_to_save(model, half)
+    weights = weights_to_save(model, half or int8)
+    if int8:
+        weights.update(int8_linears(model))
+        weights = {k: v for k, v in weights.items() if k + INT8 not in weights}
     atomic_write(out / WEIGHTS, lambda tmp: save_file(weights, tmp))
     config = {
         "format_version": FORMAT_VERSION,
@@ -57,13 +68,41 @@ def read_config(ckpt_dir: str | Path) -> dict:
     return config
 
 
+def int8_linears(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Each nn.Linear weight as "NAME.int8" (int8, laid out (in, out)) and "NAME.scale" (float32): the
+    per-tensor symmetric quantisation that `export-onnx --int8` applies to the same matrix products,
+    computed by ONNX Runtime's own quantiser. Those graphs then find these very bytes in
+    model.safetensors and point at them (tts.onnx.storage), so the package holds one copy of the
+    matrices, a quarter of their float32 size; PyTorch loads them back as scale * int8."""
+    from onnx import TensorProto
+    from onnxruntime.quantization.quant_utils import quantize_data
+
+    out = {}
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear):
+            w = module.weight.detach().cpu().float().T.contiguous().numpy()  # the graphs' MatMul layout
+            _, scale, q = quantize_data(w, TensorProto.INT8, symmetric=True)
+            out[f"{name}.weight{INT8}"] = torch.from_numpy(q.astype("int8"))
+            out[f"{name}.weight{SCALE}"] = torch.tensor(float(scale), dtype=torch.float32)
+    return out
+
+
+def _dequantize(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Stored int8 matrices (see int8_linears) back to float32 "NAME" entries."""
+    for key in [k for k in weights if k.endswith(INT8)]:
+        name = key[: -len(INT8)]
+        weights[name] = (weights.pop(key).float() * weights.pop(name + SCALE)).T.contiguous()
+    return weights
+
+
 RENAMED = {"head.cond.": "head.cond_proj."}  # old key prefix -> new, for checkpoints written before the rename
 
 
 def load_weights(model: LatentLM, path: str | Path, device: str | torch.device = "cpu") -> None:
-    """A model.safetensors into `model`, with the renamed keys of older checkpoints mapped (the
-    one place that knows old key names). RuntimeError if the tensors do not fit the model."""
-    weights = load_file(str(path), device=str(device))
+    """A model.safetensors into `model`, int8 matrices dequantised and the renamed keys of older
+    checkpoints mapped (the one place that knows stored forms and old key names). RuntimeError if
+    the tensors do not fit the model."""
+    weights = _dequantize(load_file(str(path), device=str(device)))
     for old, new in RENAMED.items():
         weights = {(new + k[len(old) :] if k.startswith(old) else k): v for k, v in weights.items()}
     model.load_state_dict(weights)

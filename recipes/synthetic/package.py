@@ -1,11 +1,14 @@
 """Package a trained TTS checkpoint as a bundled model: inference weights only (no optimiser or
-discriminator state), weight matrices stored as float16, so `small` fits the ~40 MB package budget,
-and its ONNX graphs (the default engine's), which read those same weight files.
+discriminator state), and its ONNX graphs (the default engine's), which read those same weight files.
 
     python -m recipes.synthetic.package --ckpt exp/synthetic/lm --out tts/pretrained/default
 
+The LM's linear layers are stored as int8 and its other matrices and the σ-VAE's as float16
+(`--float16`: every matrix as float16, with float graphs). The int8 graphs of `export-onnx --int8`
+point at those int8 bytes, so the package carries one copy of the model (tts.checkpoint.int8_linears).
+
 Files other than the model's (e.g. the model card README.md) are left as they are. It prints the
-size and what float16 storage changes: the latents of one sentence, same seed, both ways.
+size and what the stored precision changes: the latents of one sentence, same seed, both ways.
 """
 
 from __future__ import annotations
@@ -26,19 +29,19 @@ from tts.text import text_to_ids
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 
 
-def package(ckpt: Path, out: Path, notes: dict | None = None) -> dict:
+def package(ckpt: Path, out: Path, int8: bool = True, notes: dict | None = None) -> dict:
     full = TTS.from_pretrained(ckpt)
     extra = {k: v for k, v in read_config(ckpt).items() if k not in ("format_version", "lm", "audio", "tokenizer")}
-    full.save_pretrained(out, half=True, **extra, **(notes or {}))
-    export_onnx(out)  # the graphs point into the new weight files: always export after saving them
+    full.save_pretrained(out, half=True, int8=int8, **extra, **(notes or {}))
+    export_onnx(out, int8=int8)  # the graphs point into the new weight files: always export after saving them
     small = TTS.from_pretrained(out)
     a, b = (_latents(t) for t in (full, small))
     n = min(len(a), len(b))
     size = sum(p.stat().st_size for p in out.rglob("*.safetensors"))
     return {
         "megabytes": round(size / 1e6, 2),
-        "frames_fp32": len(a),
-        "frames_fp16": len(b),
+        "frames_float32": len(a),
+        "frames_stored": len(b),
         "max_abs_latent_diff": float((a[:n] - b[:n]).abs().max()),
     }
 
@@ -55,8 +58,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--ckpt", type=Path, required=True, help="trained TTS checkpoint directory (LM + vae/)")
     p.add_argument("--out", type=Path, required=True, help="package directory, e.g. tts/pretrained/default")
+    p.add_argument("--float16", action="store_true", help="all matrices float16, float graphs (twice the size)")
     args = p.parse_args()
-    print(json.dumps(package(args.ckpt, args.out)))
+    print(json.dumps(package(args.ckpt, args.out, int8=not args.float16)))
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def sprint(args: argparse.Namespace) -> None:
     if schedule.is_file():
         steps = json.loads(schedule.read_text())["steps"]
     else:
-        per_step = timed_steps(tc, warm=20, timed=60)
+        per_step = timed_steps(tc, warm=100, timed=100)
         left = args.minutes * 60 - (time.perf_counter() - start)
         steps = max(args.warmup + 1, int(0.9 * left / per_step))  # 10 % for saves and start-up
         args.out.mkdir(parents=True, exist_ok=True)
