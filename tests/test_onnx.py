@@ -223,6 +223,26 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path, capsys):
     assert len(err) == 2 and "no ONNX graphs" in err[1]
 
 
+@pytest.mark.parametrize("cut", ["vae_decoder.onnx", "model.safetensors"])
+def test_a_truncated_graph_or_weight_file_is_one_line_and_writes_nothing(export_dir, tmp_path, cut, capfd):
+    broken = tmp_path / "broken"
+    shutil.copytree(export_dir, broken)
+    (broken / cut).write_bytes((export_dir / cut).read_bytes()[:3000])
+    wav = tmp_path / "x.wav"
+    assert main(["say", "Hi there.", "-o", str(wav), "--onnx", str(broken), "--steps", "2"]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unreadable ONNX graph or weights" in err[0] and not wav.exists(), err
+
+
+def test_sessions_are_prepared_ahead_in_order_and_created_once(export_dir):
+    tts = OnnxTTS(export_dir, providers=["CPUExecutionProvider"])
+    assert list(tts.sessions.pending) == ["vae_encoder", "lm_prefill", "lm_step", "head_step", "vae_decoder"]
+    tts.synthesize("Hi there.", voice=np.sin(np.arange(2 * SR) / 20).astype(np.float32), steps=2, seed=0)
+    first = {name: tts.sessions[name] for name in tts.sessions.pending | tts.sessions.open}
+    assert all(tts.sessions[name] is session for name, session in first.items())
+    assert "sampler" not in tts.sessions.open  # on the CPU, the unrolled sampler is never loaded
+
+
 def test_fp16_step_graph_keeps_float32_io_and_stays_close(ckpt, export_dir, tmp_path):
     import onnxruntime as ort
 

@@ -18,11 +18,14 @@ Providers: by default CUDAExecutionProvider first when onnxruntime-gpu offers it
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ortc
 
 from latentlm_common.errors import InputError
 from tts.load import ONNX_CONFIG, onnx_config_path
@@ -30,6 +33,15 @@ from tts.load import ONNX_FORMAT as FORMAT
 from tts.onnx.engine import NoiseSource, OnnxEngine
 from tts.synthesis import Audio, Settings, Synthesizer, Voice
 from tts.text import Lexicon, PhonemeTokenizer
+
+GRAPH_ERRORS = (
+    ortc.Fail,
+    ortc.InvalidArgument,
+    ortc.InvalidGraph,
+    ortc.InvalidProtobuf,
+    ortc.NoSuchFile,
+    ortc.RuntimeException,
+)
 
 __all__ = ["OnnxTTS", "Audio", "Voice", "GraphStreamDecoder", "FORMAT"]
 
@@ -39,6 +51,7 @@ def default_session_options(threads: int | None = None) -> ort.SessionOptions:
     and idle threads sleep instead of spinning. Spinning threads took a 10-word `say` from 1.5 s
     to 3 s on a 2-core machine whose other core was busy."""
     options = ort.SessionOptions()
+    options.log_severity_level = 4  # fatal only: a graph that fails to load is one error line (Sessions)
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads is not None:
         options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
@@ -77,8 +90,10 @@ class OnnxTTS(Synthesizer):
         self.config = read_config(self.checkpoint_dir)
         self.providers = providers or default_providers()
         options = session_options if session_options is not None else default_session_options()
-        self.sessions = Sessions(self.checkpoint_dir, self.config["graphs"], self.providers, options)
-        self.engine = OnnxEngine(self.sessions, self.config, unrolled=self.providers[0] != "CPUExecutionProvider")
+        unrolled = self.providers[0] != "CPUExecutionProvider"
+        order = ("vae_encoder", "lm_prefill", "lm_step", "sampler" if unrolled else "head_step", "vae_decoder")
+        self.sessions = Sessions(self.checkpoint_dir, self.config["graphs"], self.providers, options, order)
+        self.engine = OnnxEngine(self.sessions, self.config, unrolled=unrolled)
         self.tokenizer = PhonemeTokenizer.from_dict(self.config["tokenizer"])
         self.audio = self.config["audio"]
         self.sample_rate, self.hop = int(self.audio["sample_rate"]), int(self.audio["hop"])
@@ -114,21 +129,38 @@ class OnnxTTS(Synthesizer):
 
 
 class Sessions(Mapping):
-    """The graphs' sessions by name, each created on first use: a graph no request needs (the
-    encoder without a voice prompt, the per-step head at the unrolled step count) is never loaded."""
+    """The graphs' sessions by name. The graphs named in `prefetch` are created in order on a
+    background thread as soon as this is built: ONNX Runtime releases the GIL while it optimises a
+    graph, so a synthesis reads its prompt, phonemises and runs the first graphs while the later
+    ones (the σ-VAE decoder last) are still being prepared. Any other graph is created on first use."""
 
-    def __init__(self, directory: Path, files: dict[str, str], providers: list[str], options):
+    def __init__(self, directory: Path, files: dict[str, str], providers: list[str], options, prefetch=()):
         self.directory, self.files, self.providers, self.options = directory, files, providers, options
         self.open: dict[str, ort.InferenceSession] = {}
         for file in files.values():
             if not (directory / file).is_file():
                 raise InputError(f"{directory / file}: missing graph of the ONNX export.")
+        self.lock = threading.Lock()
+        self.pending: dict[str, Future] = {}
+        if prefetch:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="onnx-sessions")
+            self.pending = {name: pool.submit(self._create, name) for name in prefetch}
+            pool.shutdown(wait=False)  # the thread ends after the last graph
+
+    def _create(self, name: str) -> ort.InferenceSession:
+        path = self.directory / self.files[name]
+        try:
+            return ort.InferenceSession(str(path), sess_options=self.options, providers=self.providers)
+        except GRAPH_ERRORS as e:  # a truncated graph, or weights it points at that are missing or cut
+            detail = str(e).splitlines()[0].split(" : ")[-1] if str(e) else ""
+            raise InputError(f"{path}: unreadable ONNX graph or weights ({detail})") from None
 
     def __getitem__(self, name: str) -> ort.InferenceSession:
-        if name not in self.open:
-            path = self.directory / self.files[name]
-            self.open[name] = ort.InferenceSession(str(path), sess_options=self.options, providers=self.providers)
-        return self.open[name]
+        with self.lock:
+            if name not in self.open:
+                future = self.pending.pop(name, None)
+                self.open[name] = future.result() if future else self._create(name)
+            return self.open[name]
 
     def __iter__(self):
         return iter(self.files)
