@@ -2,7 +2,9 @@
 
 config.json = {"format_version", "lm": LMConfig dict, "audio": AudioConfig dict,
                "tokenizer": tokenizer dict or null, plus any extra fields (e.g. training notes)}.
-The model is rebuilt from the directory alone.
+The model is rebuilt from the directory alone. A packaged model stores its matrices as float16 and
+may store its linear layers as int8 ("NAME.int8" and "NAME.scale", see int8_linears); loading
+gives float32 either way.
 """
 
 from __future__ import annotations
