@@ -21,3 +21,12 @@ def test_sprint_sizes_one_schedule_to_the_budget_and_a_rerun_keeps_it(tmp_path):
     main(argv)  # the same command again: the run is complete, nothing is timed or trained anew
     assert json.loads((out / SCHEDULE).read_text()) == schedule
     assert len((out / "losses.jsonl").read_text().splitlines()) == schedule["steps"]
+
+
+def test_a_given_step_time_sizes_the_schedule_without_timing(tmp_path):
+    make_corpus(tmp_path / "data", n_utts=4)
+    out = tmp_path / "run"
+    main(["--data", str(tmp_path / "data"), "--out", str(out), "--minutes", "0.5", "--preset", "tiny",
+          "--batch-size", "3", "--warmup", "2", "--workers", "0", "--seconds-per-step", "0.5"])  # fmt: skip
+    schedule = json.loads((out / SCHEDULE).read_text())
+    assert schedule["seconds_per_step"] == 0.5 and 50 <= schedule["steps"] <= 54  # 0.9 * 30 s / 0.5 s

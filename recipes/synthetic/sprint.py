@@ -5,6 +5,10 @@
 It times a few steps first (in a scratch directory), then runs one warmup-and-cosine schedule sized
 to end inside the budget, from --init's weights, so the last save is the annealed one. The chosen
 schedule is kept in OUT/sprint.json: the same command again resumes it instead of timing anew.
+On a GPU those first steps are slow (memory pools and kernels still warming up: 114-193 ms a step
+on an H200 at batch 128, against 57-73 ms in the run that followed), so a schedule sized from them
+ends early; `--seconds-per-step` skips the timing with a figure measured before (each record of
+OUT/losses.jsonl carries the seconds since the run started).
 Every other setting is `python -m tts.train`'s (see its --help).
 """
 
@@ -44,9 +48,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--workers", type=int, default=8, help="DataLoader processes building batches")
     p.add_argument("--save-every", type=int, default=1000)
+    p.add_argument("--seconds-per-step", type=float, default=None, help="size the schedule from this instead of timing")
     args = p.parse_args(argv)
     if args.minutes <= 0:
         p.error("--minutes must be more than 0")
+    if args.seconds_per_step is not None and args.seconds_per_step <= 0:
+        p.error("--seconds-per-step must be more than 0")
     with one_line_errors("python -m recipes.synthetic.sprint"):
         sprint(args)
 
@@ -68,7 +75,7 @@ def sprint(args: argparse.Namespace) -> None:
     if schedule.is_file():
         steps = json.loads(schedule.read_text())["steps"]
     else:
-        per_step = timed_steps(tc, warm=100, timed=100)
+        per_step = args.seconds_per_step or timed_steps(tc, warm=100, timed=100)
         left = args.minutes * 60 - (time.perf_counter() - start)
         steps = max(args.warmup + 1, int(0.9 * left / per_step))  # 10 % for saves and start-up
         args.out.mkdir(parents=True, exist_ok=True)
