@@ -1,7 +1,7 @@
 """What a user waits for: `latentlm-tts say` from the shell, the first streamed chunk, and the
 real-time factor of the whole path (text -> waveform, σ-VAE decoder included), per engine.
 
-    python benchmarks/say_latency.py [--repeats 5] [--threads 1] [--engines onnx torch]
+    python benchmarks/say_latency.py [--repeats 5] [--threads 1] [--engines onnx torch] [--ckpt DIR]
 
 1. `say` wall time and peak memory: a 10-word sentence with a 3 s voice prompt, a fresh process
    per run (imports, model load, prompt encoding, synthesis, writing the file), the engines
@@ -9,7 +9,7 @@ real-time factor of the whole path (text -> waveform, σ-VAE decoder included), 
 2. The first `stream()` chunk after the model and the voice are loaded (and one warm-up stream):
    min and median.
 3. End-to-end RTF at batch 1 and batch 8 (`synthesize_batch`), one thread by default.
-Everything uses the bundled model, seed 0, the default settings and `--retries 0`.
+Everything uses the bundled model (or --ckpt), seed 0, the default settings and `--retries 0`.
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ def prompt_3s(tmp: Path) -> Path:
     return path
 
 
-def run_say(engine: str, prompt: Path, out: Path, threads: int) -> tuple[float, float]:
+def run_say(engine: str, prompt: Path, out: Path, threads: int, ckpt: str) -> tuple[float, float]:
     """(wall seconds, peak RSS in MiB) of one `latentlm-tts say` process."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     cmd = [sys.executable, "-m", "tts.cli.main", "say", SENTENCE, "--voice", str(prompt), "-o", str(out)]
-    cmd += ["--engine", engine, "--seed", "0", "--retries", "0"]
+    cmd += ["--engine", engine, "--seed", "0", "--retries", "0", "--ckpt", ckpt]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -61,12 +61,12 @@ def run_say(engine: str, prompt: Path, out: Path, threads: int) -> tuple[float, 
     return wall, usage.ru_maxrss / 1024
 
 
-def say_table(engines: list[str], repeats: int, threads: int, tmp: Path) -> None:
+def say_table(engines: list[str], repeats: int, threads: int, tmp: Path, ckpt: str) -> None:
     prompt = prompt_3s(tmp)
     runs = {e: [] for e in engines}
     for _ in range(repeats):
         for e in engines:
-            runs[e].append(run_say(e, prompt, tmp / f"{e}.wav", threads))
+            runs[e].append(run_say(e, prompt, tmp / f"{e}.wav", threads, ckpt))
     print(f"say, 10 words, 3 s prompt, {threads} thread(s), {repeats} runs each (alternating):")
     for e, r in runs.items():
         walls, peaks = [w for w, _ in r], [m for _, m in r]
@@ -74,12 +74,12 @@ def say_table(engines: list[str], repeats: int, threads: int, tmp: Path) -> None
               f"peak RSS median {statistics.median(peaks):.0f} MiB")  # fmt: skip
 
 
-def in_process(engines: list[str], repeats: int, threads: int, tmp: Path) -> None:
+def in_process(engines: list[str], repeats: int, threads: int, tmp: Path, ckpt: str) -> None:
     from tts.load import load_tts
 
     prompt = prompt_3s(tmp)
     for engine in engines:
-        tts = load_tts("default", engine, threads=threads)
+        tts = load_tts(ckpt, engine, threads=threads)
         voice = tts.load_voice(prompt)
         next(tts.stream(SENTENCE, voice=voice, seed=0))  # warm-up: every graph loaded and run once
         firsts = []
@@ -105,12 +105,14 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--engines", nargs="+", default=["onnx", "torch"], choices=["onnx", "torch"])
+    p.add_argument("--ckpt", default="default", help="model directory or bundled name (default: the bundled model)")
     args = p.parse_args()
+    args.ckpt = args.ckpt if args.ckpt == "default" else str(Path(args.ckpt).resolve())
     os.chdir(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
-        say_table(args.engines, args.repeats, args.threads, Path(tmp))
+        say_table(args.engines, args.repeats, args.threads, Path(tmp), args.ckpt)
         print(f"in one process, {args.threads} thread(s), after the model and the voice are loaded:")
-        in_process(args.engines, args.repeats, args.threads, Path(tmp))
+        in_process(args.engines, args.repeats, args.threads, Path(tmp), args.ckpt)
 
 
 if __name__ == "__main__":
