@@ -97,6 +97,27 @@ def test_onnx_requests_joining_at_any_frame_match_alone(onnx_engine):
         np.testing.assert_allclose(together[k], alone, atol=TOL, rtol=0)
 
 
+def test_onnx_a_newcomer_takes_the_places_a_leaver_freed(onnx_engine):
+    reqs = requests(3, numpy=True)
+    reqs[0].max_frames, reqs[1].max_frames, reqs[2].max_frames = 4, 14, 5
+    rng = lambda s: np.random.default_rng(s)  # noqa: E731
+    batch, frames = RunningBatch(onnx_engine, 3, 2.0), {k: [] for k in range(3)}
+    batch.join([(0, reqs[0], rng(0)), (1, reqs[1], rng(1))])
+    while 0 in batch.keys:
+        for k, z in batch.step().latents.items():
+            frames[k].append(z)
+    cache = batch.cache
+    places, keys = len(cache.mask), cache.keys[0]
+    batch.join([(2, reqs[2], rng(2))])  # no copy of the running rows: the newcomer fills the free places
+    assert batch.cache is cache and cache.keys[0] is keys and len(cache.mask) == places
+    while len(batch):
+        for k, z in batch.step().latents.items():
+            frames[k].append(z)
+    for k, r in enumerate(reqs):
+        alone = onnx_engine.generate([r], [rng(k)], steps=3, guidance_scale=2.0).latents[0]
+        np.testing.assert_allclose(np.stack(frames[k]), alone, atol=TOL, rtol=0)
+
+
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_batched_slot_decoding_equals_each_stream_decoder(backend, tiny_ckpt, onnx_tts):
     """Three sequences decoded frame by frame in one batch (joining at frames 0, 2, 5) sound as
