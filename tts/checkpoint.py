@@ -83,7 +83,7 @@ def int8_linears(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     for name, module in model.named_modules():
         if isinstance(module, torch.nn.Linear):
             w = module.weight.detach().cpu().float().T.contiguous().numpy()  # the graphs' MatMul layout
-            _, scale, q = quantize_data(w, TensorProto.INT8, symmetric=True)
+            *_, scale, q = quantize_data(w, TensorProto.INT8, symmetric=True)  # older versions lead with rmin, rmax
             out[f"{name}.weight{INT8}"] = torch.from_numpy(q.astype("int8"))
             out[f"{name}.weight{SCALE}"] = torch.tensor(float(scale), dtype=torch.float32)
     return out
