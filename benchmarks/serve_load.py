@@ -1,7 +1,8 @@
 """Load test of `latentlm-tts serve` on loopback: throughput, time to first audio byte and errors
 with 1, 4 and 16 concurrent clients, for each --max-batch given, with bad requests mixed in.
 
-    PYTHONPATH=. python benchmarks/serve_load.py [--ckpt DIR] [--engine onnx|torch] --duration 60 --max-batch 16 1
+    PYTHONPATH=. python benchmarks/serve_load.py [--ckpt DIR] [--engine onnx|torch] [--threads N] \
+        --duration 60 --max-batch 16 1
 
 Each setting starts a fresh server (a subprocess), then N clients each send streamed pcm
 requests back to back for --duration seconds (requests in flight then run to the end), while
@@ -44,7 +45,7 @@ def free_port() -> int:
 def start_server(args, max_batch: int, port: int) -> subprocess.Popen:
     model = ["--ckpt", args.ckpt] + (["--engine", args.engine] if args.engine else [])
     cmd = [sys.executable, "-m", "tts.cli.main", "serve", "--port", str(port), "--api-key", KEY]
-    cmd += ["--max-batch", str(max_batch), "--threads", "1", *model]  # one core: the other trains
+    cmd += ["--max-batch", str(max_batch), *model] + (["--threads", str(args.threads)] if args.threads else [])
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
 
 
@@ -147,6 +148,7 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=60.0, help="seconds per setting (default 60)")
     p.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--max-batch", type=int, nargs="+", default=[16, 1])
+    p.add_argument("--threads", type=int, help="the server's --threads (default: its own, one per core)")
     p.add_argument("--no-chaos", action="store_true", help="send no bad requests")
     args = p.parse_args()
     for max_batch in args.max_batch:
