@@ -1,11 +1,13 @@
 """What a user waits for: `latentlm-tts say` from the shell, the first streamed chunk, and the
 real-time factor of the whole path (text -> waveform, σ-VAE decoder included), per engine.
 
-    python benchmarks/say_latency.py [--repeats 5] [--threads 1] [--engines onnx torch] [--ckpt DIR]
+    python benchmarks/say_latency.py [--repeats 5] [--threads 1] [--engines onnx onnx-uncached torch] [--ckpt DIR]
 
 1. `say` wall time and peak memory: a 10-word sentence with a 3 s voice prompt, a fresh process
    per run (imports, model load, prompt encoding, synthesis, writing the file), the engines
-   alternating run by run so both see the same machine load; min and median.
+   alternating run by run so both see the same machine load; min and median. One untimed run of
+   each comes first (it builds the graph cache, as a model's first `say` on a machine does);
+   "onnx-uncached" runs ONNX Runtime without that cache.
 2. The first `stream()` chunk after the model and the voice are loaded (and one warm-up stream):
    min and median.
 3. End-to-end RTF at batch 1 and batch 8 (`synthesize_batch`), one thread by default.
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+GRAPH_CACHE_ENV = "LATENTLM_TTS_CACHE"  # tts.onnx.graph_cache.ENV, without importing onnxruntime here
 SENTENCE = "The quick brown fox jumps over the lazy dog by the river."  # 10 words
 SENTENCES = [
     SENTENCE,
@@ -48,8 +51,11 @@ def prompt_3s(tmp: Path) -> Path:
 
 
 def run_say(engine: str, prompt: Path, out: Path, threads: int, ckpt: str) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB) of one `latentlm-tts say` process."""
+    """(wall seconds, peak RSS in MiB) of one `latentlm-tts say` process; engine "onnx-uncached" is
+    ONNX Runtime without the graph cache (`tts.onnx.graph_cache`)."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    if engine == "onnx-uncached":
+        engine, env[GRAPH_CACHE_ENV] = "onnx", "off"
     cmd = [sys.executable, "-m", "tts.cli.main", "say", SENTENCE, "--voice", str(prompt), "-o", str(out)]
     cmd += ["--engine", engine, "--seed", "0", "--retries", "0", "--ckpt", ckpt]
     start = time.perf_counter()
@@ -64,13 +70,15 @@ def run_say(engine: str, prompt: Path, out: Path, threads: int, ckpt: str) -> tu
 def say_table(engines: list[str], repeats: int, threads: int, tmp: Path, ckpt: str) -> None:
     prompt = prompt_3s(tmp)
     runs = {e: [] for e in engines}
+    for e in engines:  # a first run builds the graph cache, as the first `say` after installing does
+        run_say(e, prompt, tmp / f"{e}.wav", threads, ckpt)
     for _ in range(repeats):
         for e in engines:
             runs[e].append(run_say(e, prompt, tmp / f"{e}.wav", threads, ckpt))
     print(f"say, 10 words, 3 s prompt, {threads} thread(s), {repeats} runs each (alternating):")
     for e, r in runs.items():
         walls, peaks = [w for w, _ in r], [m for _, m in r]
-        print(f"  {e:5s}  wall min {min(walls):.2f} s, median {statistics.median(walls):.2f} s; "
+        print(f"  {e:13s}  wall min {min(walls):.2f} s, median {statistics.median(walls):.2f} s; "
               f"peak RSS median {statistics.median(peaks):.0f} MiB")  # fmt: skip
 
 
@@ -104,7 +112,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--engines", nargs="+", default=["onnx", "torch"], choices=["onnx", "torch"])
+    p.add_argument("--engines", nargs="+", default=["onnx", "torch"], choices=["onnx", "onnx-uncached", "torch"])
     p.add_argument("--ckpt", default="default", help="model directory or bundled name (default: the bundled model)")
     args = p.parse_args()
     args.ckpt = args.ckpt if args.ckpt == "default" else str(Path(args.ckpt).resolve())
@@ -112,7 +120,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         say_table(args.engines, args.repeats, args.threads, Path(tmp), args.ckpt)
         print(f"in one process, {args.threads} thread(s), after the model and the voice are loaded:")
-        in_process(args.engines, args.repeats, args.threads, Path(tmp), args.ckpt)
+        in_process([e for e in args.engines if e != "onnx-uncached"], args.repeats, args.threads, Path(tmp), args.ckpt)
 
 
 if __name__ == "__main__":

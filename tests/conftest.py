@@ -1,7 +1,11 @@
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
+
+from tts.onnx.graph_cache import ENV as GRAPH_CACHE_ENV
 
 
 def tone(seconds: float, sr: int, freq: float = 220.0, amp: float = 0.3) -> np.ndarray:
@@ -17,6 +21,15 @@ def wav_file(tmp_path):
     path = tmp_path / "tone.wav"
     sf.write(path, np.stack([x, 0.5 * x], axis=1), sr)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def graph_cache(tmp_path_factory):
+    """ONNX graphs are cached (`tts.onnx.graph_cache`) in this session's own directory, never the
+    user's; subprocesses inherit it."""
+    root = tmp_path_factory.mktemp("graph_cache")
+    os.environ[GRAPH_CACHE_ENV] = str(root)
+    return root
 
 
 @pytest.fixture(scope="session")

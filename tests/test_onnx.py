@@ -24,8 +24,10 @@ from latentlm_common.errors import InputError
 from tts.api import TTS
 from tts.cli.main import main
 from tts.engine import SpeechRequest as TorchRequest
+from tts.onnx import graph_cache
 from tts.onnx.engine import NoiseReplay, SpeechRequest
 from tts.onnx.export import GRAPHS, QUANTIZED, export_onnx
+from tts.onnx.graph_cache import ENV as GRAPH_CACHE_ENV
 from tts.onnx.runtime import GraphStreamDecoder, OnnxTTS
 from tts.sampler import cosine_alphas_cumprod, dpm_solver_2m_table
 
@@ -241,6 +243,59 @@ def test_sessions_are_prepared_ahead_in_order_and_created_once(export_dir):
     first = {name: tts.sessions[name] for name in tts.sessions.pending | tts.sessions.open}
     assert all(tts.sessions[name] is session for name, session in first.items())
     assert "sampler" not in tts.sessions.open  # on the CPU, the unrolled sampler is never loaded
+
+
+CPU_GRAPHS = {"vae_encoder.onnx", "lm_prefill.onnx", "lm_step.onnx", "head_step.onnx", "vae_decoder.onnx"}
+
+
+def _audio(directory) -> np.ndarray:
+    """A seeded synthesis, which loads every graph a CPU synthesis uses."""
+    tts = OnnxTTS(directory, providers=["CPUExecutionProvider"])
+    voice = np.sin(np.arange(2 * SR) / 20).astype(np.float32)
+    return tts.synthesize("Hi there.", voice=voice, steps=2, seed=0).samples
+
+
+def _cached(root) -> dict[str, float]:
+    """The cached graphs under `root`: file name -> its entry's time."""
+    entries = (root / "graphs").iterdir() if (root / "graphs").is_dir() else []
+    return {g.name: e.stat().st_mtime for e in entries if not e.name.startswith(".") for g in e.glob("*.onnx")}
+
+
+def test_graphs_are_cached_once_and_give_the_same_audio(export_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv(GRAPH_CACHE_ENV, str(tmp_path / "cache"))
+    audio = _audio(export_dir)
+    built = _cached(tmp_path / "cache")
+    assert set(built) == CPU_GRAPHS
+    np.testing.assert_array_equal(_audio(export_dir), audio)
+    assert set(_cached(tmp_path / "cache")) == CPU_GRAPHS  # read, not built again
+    copy = shutil.copytree(export_dir, tmp_path / "copy")
+    (copy / "model.safetensors").touch()  # retrained weights: new entries beside the old
+    np.testing.assert_array_equal(_audio(copy), audio)
+    assert len(list((tmp_path / "cache" / "graphs").iterdir())) == 2 * len(CPU_GRAPHS)
+    monkeypatch.setenv(GRAPH_CACHE_ENV, "off")
+    assert OnnxTTS(export_dir, providers=["CPUExecutionProvider"]).sessions.cache is None
+    np.testing.assert_allclose(_audio(export_dir), audio, atol=1e-5)
+
+
+def test_a_broken_cache_entry_is_rebuilt_and_an_unusable_cache_is_skipped(export_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv(GRAPH_CACHE_ENV, str(tmp_path / "cache"))
+    audio = _audio(export_dir)
+    for entry in (tmp_path / "cache" / "graphs").iterdir():  # as if a disk error had cut every file
+        for f in entry.iterdir():
+            f.write_bytes(f.read_bytes()[:100])
+    np.testing.assert_array_equal(_audio(export_dir), audio)
+    assert set(_cached(tmp_path / "cache")) == CPU_GRAPHS
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("x")
+    monkeypatch.setenv(GRAPH_CACHE_ENV, str(not_a_directory))
+    np.testing.assert_array_equal(_audio(export_dir), audio)
+
+
+def test_the_cache_keeps_the_most_recently_used_entries(export_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv(GRAPH_CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(graph_cache, "KEEP", 3)
+    _audio(export_dir)  # built in the order the sessions are prepared: the last three stay
+    assert set(_cached(tmp_path / "cache")) == {"lm_step.onnx", "head_step.onnx", "vae_decoder.onnx"}
 
 
 def test_fp16_step_graph_keeps_float32_io_and_stays_close(ckpt, export_dir, tmp_path):

@@ -92,10 +92,12 @@ def load_tts(
 
 def _onnx_tts(path: Path, lexicon, threads: int | None):
     try:
-        from tts.onnx.runtime import OnnxTTS, default_session_options
+        from tts.onnx.runtime import OnnxTTS
     except ImportError as e:
+        if not (e.name or "").startswith("onnxruntime"):
+            raise  # one of ours: a broken installation, not a missing dependency
         raise InputError(f"the ONNX engine needs onnxruntime: pip install onnxruntime ({e.name} is missing).") from None
-    return OnnxTTS(path, session_options=default_session_options(threads), lexicon=lexicon)
+    return OnnxTTS(path, lexicon=lexicon, threads=threads)
 
 
 def require_torch(what: str) -> None:

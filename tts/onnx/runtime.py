@@ -31,6 +31,7 @@ from latentlm_common.errors import InputError
 from tts.load import ONNX_CONFIG, onnx_config_path
 from tts.load import ONNX_FORMAT as FORMAT
 from tts.onnx.engine import NoiseSource, OnnxEngine
+from tts.onnx.graph_cache import GraphCache, cache_root
 from tts.synthesis import Audio, Settings, Synthesizer, Voice
 from tts.text import Lexicon, PhonemeTokenizer
 
@@ -85,14 +86,19 @@ class OnnxTTS(Synthesizer):
         providers: list[str] | None = None,
         session_options: ort.SessionOptions | None = None,
         lexicon: Lexicon | str | Path | None = None,
+        threads: int | None = None,
     ):
+        """`session_options` replaces ours (`default_session_options(threads)`), and then no graph
+        is cached (`tts.onnx.graph_cache`); nor is one when a provider other than the CPU runs."""
         self.checkpoint_dir = Path(directory)
         self.config = read_config(self.checkpoint_dir)
         self.providers = providers or default_providers()
-        options = session_options if session_options is not None else default_session_options()
+        options = session_options if session_options is not None else default_session_options(threads)
+        root = cache_root() if session_options is None and self.providers == ["CPUExecutionProvider"] else None
+        cache = GraphCache(root, lambda: default_session_options(threads)) if root else None
         unrolled = self.providers[0] != "CPUExecutionProvider"
         order = ("vae_encoder", "lm_prefill", "lm_step", "sampler" if unrolled else "head_step", "vae_decoder")
-        self.sessions = Sessions(self.checkpoint_dir, self.config["graphs"], self.providers, options, order)
+        self.sessions = Sessions(self.checkpoint_dir, self.config["graphs"], self.providers, options, order, cache)
         self.engine = OnnxEngine(self.sessions, self.config, unrolled=unrolled)
         self.tokenizer = PhonemeTokenizer.from_dict(self.config["tokenizer"])
         self.audio = self.config["audio"]
@@ -134,8 +140,10 @@ class Sessions(Mapping):
     graph, so a synthesis reads its prompt, phonemises and runs the first graphs while the later
     ones (the σ-VAE decoder last) are still being prepared. Any other graph is created on first use."""
 
-    def __init__(self, directory: Path, files: dict[str, str], providers: list[str], options, prefetch=()):
+    def __init__(self, directory: Path, files: dict[str, str], providers: list[str], options, prefetch=(), cache=None):
+        """`cache`: a `GraphCache` to load the graphs through, or None."""
         self.directory, self.files, self.providers, self.options = directory, files, providers, options
+        self.cache: GraphCache | None = cache
         self.open: dict[str, ort.InferenceSession] = {}
         for file in files.values():
             if not (directory / file).is_file():
@@ -150,6 +158,8 @@ class Sessions(Mapping):
     def _create(self, name: str) -> ort.InferenceSession:
         path = self.directory / self.files[name]
         try:
+            if self.cache is not None:
+                return self.cache.session(path, self.providers, GRAPH_ERRORS)
             return ort.InferenceSession(str(path), sess_options=self.options, providers=self.providers)
         except GRAPH_ERRORS as e:  # a truncated graph, or weights it points at that are missing or cut
             detail = str(e).splitlines()[0].split(" : ")[-1] if str(e) else ""
