@@ -5,7 +5,7 @@
 #   nohup bash recipes/synthetic/campaign.sh > exp/campaign.log 2>&1 &
 #
 # The order is the campaign's: first the codec bake-off (the codec is the largest loss today), then
-# corpus v2 (more real voice timbres, 30 h), then the LatentLM on it. On a new machine (no data/,
+# corpus v2 (more real voice timbres, 12 h), then the LatentLM on it. On a new machine (no data/,
 # no exp/) it rebuilds the 6 h corpus from the same seed; the LatentLM continues from the bundled
 # weights (--init). Every step resumes from its own latest save (at most 10 minutes apart).
 # Nothing here replaces tts/pretrained/default: a new bundled model is packaged by hand, and only
@@ -29,7 +29,7 @@ corpus=data/synthetic-6h
 speakers=120
 hours=6
 v2_corpus=data/synthetic-v2
-v2_hours=30
+v2_hours=12      # the ASR check costs about 0.5 s of one core per second of audio: 12 h take ~8 core-hours
 v2_speakers=200
 data=data/campaign
 exp=exp/campaign
