@@ -31,7 +31,7 @@ from tts.inference import EngineCore, SpeechRequest, StopState
 from tts.text import Chunk, Lexicon, PhonemeTokenizer, split_text, text_to_ids
 from tts.text.words import symbol_words, written_words
 
-DEFAULT_GUIDANCE_SCALE = 3.0  # v3: WER 48.7 % against 51.2 % at CFG 2 (setting A), 40.1 against 45.5 on `say` (model card)
+DEFAULT_GUIDANCE_SCALE = 3.0  # v3: WER 48.7 % against 51.2 % at CFG 2 (setting A), 40.1 % against 45.5 % on `say`
 DEFAULT_STEPS = 10
 MAX_STEPS = 100  # DPM-Solver++(2M) has converged long before; more only costs time
 MAX_GUIDANCE_SCALE = 10.0
