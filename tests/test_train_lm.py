@@ -238,7 +238,8 @@ def test_int8_checkpoints_load_every_linear_within_half_a_step(tmp_path):
 
 def test_init_and_resume_keep_the_latent_normalisation_of_the_weights(tmp_path):
     """A warm start on other data keeps the init checkpoint's latent scale and bias (the weights were
-    trained on that normalisation), and so does a resume of that run; a fresh run takes the data's."""
+    trained on that normalisation), and so does a resume of that run; a fresh run takes the data's,
+    and so does a warm start with `data_latent_stats` (latents of another σ-VAE)."""
     make_corpus(tmp_path / "data", n_utts=4)
     train(run_config(tmp_path / "data", tmp_path / "base", steps=1, batch_size=3))
     data_pair = load_checkpoint(tmp_path / "base")[0].cfg
@@ -252,6 +253,10 @@ def test_init_and_resume_keep_the_latent_normalisation_of_the_weights(tmp_path):
     lm = load_checkpoint(tmp_path / "tuned")[0].cfg
     assert (lm.latent_scale, lm.latent_bias) == (0.5, -0.25)
     assert (data_pair.latent_scale, data_pair.latent_bias) != (0.5, -0.25)
+    recode = dict(steps=1, batch_size=3, init=init, data_latent_stats=True)  # latents of another σ-VAE
+    train(run_config(tmp_path / "data", tmp_path / "recoded", **recode))
+    recoded = load_checkpoint(tmp_path / "recoded")[0].cfg
+    assert (recoded.latent_scale, recoded.latent_bias) == (data_pair.latent_scale, data_pair.latent_bias)
 
 
 def test_a_missing_dataset_is_one_line_and_exit_2(tmp_path, capsys):

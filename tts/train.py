@@ -59,6 +59,7 @@ class TrainConfig:
     progress: bool = True
     overrides: dict = field(default_factory=dict)  # LMConfig fields (--set KEY=JSON), e.g. {"ctc_weight": 0}
     init: str | None = None  # start from this checkpoint's weights (fresh optimizer and schedule)
+    data_latent_stats: bool = False  # with init: normalise latents by the data's stats, not init's
 
 
 class LossModule(nn.Module):
@@ -90,8 +91,10 @@ def build_model(tc: TrainConfig, ds: LatentDataset) -> LatentLM:
 def weights_latent_stats(tc: TrainConfig) -> dict:
     """The latent scale and bias of the checkpoint the weights come from (this run's, when it resumes,
     else --init's): a trained LatentLM keeps its latent normalisation. Empty for a fresh model, which
-    takes the dataset's."""
-    source = tc.out if (Path(tc.out) / STATE).is_file() else tc.init
+    takes the dataset's, and for --init with `data_latent_stats`: latents of another σ-VAE than the
+    one --init was trained on have their own scale."""
+    resumes = (Path(tc.out) / STATE).is_file()
+    source = tc.out if resumes else None if tc.data_latent_stats else tc.init
     if source is None or not (Path(source) / CONFIG).is_file():
         return {}
     lm = read_config(source)["lm"]
@@ -263,6 +266,12 @@ def parse_args(argv=None) -> TrainConfig:
         metavar="CKPT",
         help="start from this checkpoint's weights (fine-tuning: fresh optimizer and schedule); "
         "ignored when --out already holds a run",
+    )
+    p.add_argument(
+        "--data-latent-stats",
+        action="store_true",
+        help="with --init: normalise the latents by --data's scale and bias instead of --init's "
+        "(for latents of another σ-VAE than the one --init was trained with)",
     )
     add_trainer_flags(p, "LMConfig")  # --set KEY=JSON (e.g. --set ctc_weight=0), --stop-at STEP
     return TrainConfig(**vars(p.parse_args(argv)))
