@@ -25,8 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tts.onnx.graph_cache import ENV as GRAPH_CACHE_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
-GRAPH_CACHE_ENV = "LATENTLM_TTS_CACHE"  # tts.onnx.graph_cache.ENV, without importing onnxruntime here
 SENTENCE = "The quick brown fox jumps over the lazy dog by the river."  # 10 words
 SENTENCES = [
     SENTENCE,

@@ -1,7 +1,7 @@
 """Each graph as ONNX Runtime optimised it, kept on disk so that later processes skip the work.
 
 Creating a session optimises its graph: the float16 weights are cast to float32 and the constants
-that are computed at load time (DFT bases, windows) are folded. That is 0.4 s of a 2-core
+that are computed at load time (DFT bases, windows) are folded. That is 0.61 s of a 2-core
 machine's CPU for the five graphs a CPU synthesis uses, in every process. `GraphCache` saves the
 optimised graph (at ONNX Runtime's extended level, which is portable across CPUs; the
 hardware-specific layout passes still run at each load) with its float32 weights, and loads that
@@ -43,15 +43,17 @@ def cache_root() -> Path | None:
 
 
 class GraphCache:
-    def __init__(self, root: Path, options: Callable[[], ort.SessionOptions]):
-        """`options` makes fresh session options (threads, logging) for each session."""
+    def __init__(self, root: Path, directory: Path, options: Callable[[], ort.SessionOptions]):
+        """The cache of the graphs of the checkpoint `directory`; `options` makes fresh session
+        options (threads, logging) for each session."""
         self.root, self.options = root / "graphs", options
+        self.weights = _weights_stamp(directory)  # once, not per graph
 
     def session(self, path: Path, providers: list[str], errors: tuple) -> ort.InferenceSession:
         """A session of the graph at `path`, from the cache when it is there. `errors` are ONNX
         Runtime's load errors: a cached entry that raises one is removed and rebuilt; the graph's
         own are left to the caller."""
-        entry = self.root / _key(path, providers)
+        entry = self.root / _key(path, providers, self.weights)
         if (entry / path.name).is_file():
             try:
                 session = self._create(entry / path.name, providers)
@@ -101,12 +103,17 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _key(path: Path, providers: list[str]) -> str:
-    """ONNX Runtime's version, the providers, the graph's bytes, and the size and time of the
-    checkpoint's weight files (where `tts.onnx.storage` points the graphs)."""
-    digest = hashlib.sha256(f"{ort.__version__} {providers}".encode())
+def _weights_stamp(directory: Path) -> str:
+    """The size and time of the checkpoint's weight files (where `tts.onnx.storage` points the graphs)."""
+    stamps = []
+    for f in sorted([*directory.rglob("*.safetensors"), *directory.glob("*.data")]):
+        stat = f.stat()
+        stamps.append(f"{f.relative_to(directory)} {stat.st_size} {stat.st_mtime_ns}")
+    return "\n".join(stamps)
+
+
+def _key(path: Path, providers: list[str], weights: str) -> str:
+    """ONNX Runtime's version, the providers, the graph's bytes and its checkpoint's weights stamp."""
+    digest = hashlib.sha256(f"{ort.__version__} {providers}\n{weights}".encode())
     digest.update(path.read_bytes())
-    for weights in sorted([*path.parent.rglob("*.safetensors"), *path.parent.glob("*.data")]):
-        stat = weights.stat()
-        digest.update(f"{weights.relative_to(path.parent)} {stat.st_size} {stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:32]

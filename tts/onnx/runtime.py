@@ -95,7 +95,7 @@ class OnnxTTS(Synthesizer):
         self.providers = providers or default_providers()
         options = session_options if session_options is not None else default_session_options(threads)
         root = cache_root() if session_options is None and self.providers == ["CPUExecutionProvider"] else None
-        cache = GraphCache(root, lambda: default_session_options(threads)) if root else None
+        cache = GraphCache(root, self.checkpoint_dir, lambda: default_session_options(threads)) if root else None
         unrolled = self.providers[0] != "CPUExecutionProvider"
         order = ("vae_encoder", "lm_prefill", "lm_step", "sampler" if unrolled else "head_step", "vae_decoder")
         self.sessions = Sessions(self.checkpoint_dir, self.config["graphs"], self.providers, options, order, cache)
