@@ -3,7 +3,7 @@ voice, default settings) on five fixed 10-word sentences Ã— each example voice Ã
 transcribed by Moonshine (offline, the `eval` extra).
 
     python benchmarks/say_wer.py [--ckpt default] [--engine onnx|torch] [--seeds 5] [--threads 1]
-                                 [--voices examples|human] [--guidance-scale G] [--steps S]
+                                 [--voices examples|human] [--guidance-scale G] [--steps S] [--retries N]
 
 `--voices human` prompts with the recorded human speech that installed packages ship
 (`tts.eval.human`) instead of the example voices. Prints the WER and the speaker similarity to the
@@ -41,6 +41,7 @@ def main() -> None:
     p.add_argument("--voices", choices=["examples", "human"], default="examples")
     p.add_argument("--guidance-scale", type=float, help="default: the API's")
     p.add_argument("--steps", type=int, help="diffusion steps (default: the API's)")
+    p.add_argument("--retries", type=int, default=2, help="re-samplings of a flagged chunk (default 2, as `say`)")
     args = p.parse_args()
     voices = [(v.name, v) for v in VOICES] if args.voices == "examples" else human_speech()
     if not voices:
@@ -54,7 +55,7 @@ def main() -> None:
         for text in SENTENCES:
             for seed in range(args.seeds):
                 audio = tts.synthesize(  # `say`'s defaults
-                    text, voice=prompt, seed=seed, retries=2, guidance_scale=args.guidance_scale, steps=args.steps
+                    text, voice=prompt, seed=seed, retries=args.retries, guidance_scale=args.guidance_scale, steps=args.steps
                 )
                 sim = cosine(target, speaker.embed(audio.samples, audio.sample_rate))
                 rows.append((name, text, asr.transcribe(audio.samples, audio.sample_rate), sim))

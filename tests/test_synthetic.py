@@ -2,6 +2,7 @@
 
 import csv
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -97,6 +98,30 @@ def test_interrupted_build_resumes_to_the_same_corpus(tiny_corpus, tmp_path):
     assert file_digests(out) == file_digests(tiny_corpus)
     with pytest.raises(FileExistsError, match="not empty"):
         build(tiny_config(out, seed=1))
+
+
+def test_idle_jobs_resume_to_the_same_corpus(tiny_corpus, tmp_path):
+    from dataclasses import replace
+
+    from recipes.synthetic.build import build
+    from recipes.synthetic.tiny import tiny_config
+
+    out = tmp_path / "idle"
+    shutil.copytree(tiny_corpus, out)
+    for speaker in ("1000", "1001", "1100"):  # three speakers left to do, for two worker slots
+        (out / ".build" / f"speaker-{speaker}.json").unlink()
+    (out / "DATA.md").unlink()
+    build(replace(tiny_config(out, seed=0), jobs=1, idle_jobs=1))
+    assert file_digests(out) == file_digests(tiny_corpus)
+
+
+def test_idle_worker_runs_at_the_lowest_priority():
+    from recipes.synthetic.build import IDLE_NICE, worker_pool
+
+    with worker_pool(IDLE_NICE) as pool:
+        assert pool.apply(os.getpriority, (os.PRIO_PROCESS, 0)) == IDLE_NICE
+    with worker_pool() as pool:
+        assert pool.apply(os.getpriority, (os.PRIO_PROCESS, 0)) == os.getpriority(os.PRIO_PROCESS, 0)
 
 
 def test_unknown_and_broken_engines_are_skipped_with_a_message(caplog):

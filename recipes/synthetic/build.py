@@ -1,21 +1,25 @@
 """Build the synthetic multi-speaker corpus in LibriSpeech layout.
 
-    python -m recipes.synthetic.build --out /data/synthetic --hours 1 --seed 0 [--jobs 1]
+    python -m recipes.synthetic.build --out /data/synthetic --hours 1 --seed 0 [--jobs 1] [--idle-jobs 0]
 
 Writes SPLIT/SPEAKER/CHAPTER/SPEAKER-CHAPTER-UTT.flac (24 kHz) with SPEAKER-CHAPTER.trans.txt
 (LibriSpeech style) and SPEAKER-CHAPTER.normalized.txt (the same ids with the cased, punctuated
 normalised text), plus speakers.tsv, SPEAKERS.TXT, utterances.tsv and the data card DATA.md.
-The output is the same for a given seed and set of usable voices, whatever --jobs is.
+The output is the same for a given seed and set of usable voices, whatever --jobs and --idle-jobs are.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import concurrent.futures
 import csv
 import json
 import logging
 import multiprocessing
+import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +39,7 @@ from vae_audio.config import AudioConfig
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test", "test-unseen")
+IDLE_NICE = 19  # the niceness of --idle-jobs workers: the lowest CPU priority
 MAX_TRIES_PER_UTT = 4  # a speaker gives up after this many candidate sentences per utterance it needs
 
 
@@ -48,6 +53,7 @@ class BuildConfig:
     mix: str = "v1"  # which catalog voices (engines.MIXES); `voices` overrides it
     text_sources: tuple[str, ...] = SOURCES
     jobs: int = 1
+    idle_jobs: int = 0  # more workers at the lowest CPU priority (see run_jobs)
     unseen_voices: int = 2  # base voices held out whole for test-unseen
     min_utts: int = 20  # per speaker, in train (seen) or test-unseen (unseen)
     n_dev: int = 2  # per seen speaker
@@ -203,31 +209,61 @@ def plan_jobs(cfg: BuildConfig, speakers: list[Speaker], sentences: list[str]) -
     return jobs
 
 
-def run_jobs(jobs: list[SpeakerJob], n_workers: int, out: Path) -> list[tuple[list[dict], list[dict]]]:
+def worker_pool(niceness: int | None = None):
+    """One worker process, a fresh one for every task, at CPU `niceness` (None: this process's)."""
+    context = multiprocessing.get_context("spawn")
+    if niceness is None:
+        return context.Pool(1, maxtasksperchild=1)
+    return context.Pool(1, maxtasksperchild=1, initializer=os.setpriority, initargs=(os.PRIO_PROCESS, 0, niceness))
+
+
+def run_jobs(
+    jobs: list[SpeakerJob], n_workers: int, out: Path, idle_workers: int = 0
+) -> list[tuple[list[dict], list[dict]]]:
     """Each speaker runs in a fresh process: libespeak-ng carries signal state (pitch flutter phase,
     echo buffer) from one utterance to the next, so a speaker's audio would otherwise depend on which
-    speakers the same process spoke before, and the output on --jobs. Finished speakers are skipped."""
+    speakers the same process spoke before, and the output on --jobs. Finished speakers are skipped.
+    `idle_workers` more worker processes run at the lowest CPU priority (nice 19): they take speakers
+    from the same queue but get a core only when nothing else wants it."""
     results = {job.speaker.id: load_done(out, job.speaker.id) for job in jobs}
     todo = [job for job in jobs if results[job.speaker.id] is None]
     for job in todo:
         clear_speaker(out, job.speaker.id, SPLITS)
     if len(todo) < len(jobs):
         log.info(f"resuming: {len(jobs) - len(todo)} of {len(jobs)} speakers are already done")
-    with multiprocessing.get_context("spawn").Pool(n_workers, maxtasksperchild=1) as pool:
-        for n, (job, result) in enumerate(zip(todo, pool.imap(speak_speaker, todo, chunksize=1)), 1):
-            mark_done(out, job.speaker.id, result)
-            results[job.speaker.id] = result
-            log.info(
-                f"speaker {job.speaker.id} ({job.speaker.base.key}, k={job.speaker.k}): {len(result[0])} "
-                f"utterances, {sum(r['seconds'] for r in result[0]):.0f} s, {len(result[1])} rejected "
-                f"[{n}/{len(todo)}]"
-            )
+    queue, lock, finished = collections.deque(todo), threading.Lock(), [0]
+
+    def worker(niceness: int | None) -> None:  # one worker slot: a fresh process per speaker, until the queue is empty
+        with worker_pool(niceness) as pool:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    job = queue.popleft()
+                try:
+                    result = pool.apply(speak_speaker, (job,))
+                except BaseException:
+                    queue.clear()  # the other slots stop after their current speaker
+                    raise
+                with lock:
+                    mark_done(out, job.speaker.id, result)
+                    results[job.speaker.id], finished[0] = result, finished[0] + 1
+                    log.info(
+                        f"speaker {job.speaker.id} ({job.speaker.base.key}, k={job.speaker.k}): {len(result[0])} "
+                        f"utterances, {sum(r['seconds'] for r in result[0]):.0f} s, {len(result[1])} rejected "
+                        f"[{finished[0]}/{len(todo)}]"
+                    )
+
+    slots = [None] * n_workers + [IDLE_NICE] * idle_workers
+    with concurrent.futures.ThreadPoolExecutor(len(slots)) as threads:
+        for slot in [threads.submit(worker, niceness) for niceness in slots]:
+            slot.result()  # a worker's error, raised here
     return [results[job.speaker.id] for job in jobs]
 
 
 def build_key(cfg: BuildConfig, speakers: list[Speaker]) -> dict:
     """Everything that decides the output; a resumed build must match it exactly."""
-    skip = ("out", "jobs", "voices", "mix", "similarity", "reuse")  # the speakers below name the voices
+    skip = ("out", "jobs", "idle_jobs", "voices", "mix", "similarity", "reuse")  # the speakers below name the voices
     settings = {k: v for k, v in vars(cfg).items() if k not in skip}
     return {**settings, "speakers": [s.row() for s in speakers]}
 
@@ -242,7 +278,7 @@ def build(cfg: BuildConfig) -> dict:
     speakers = plan_speakers(bases, cfg.n_speakers(len(bases)), cfg.seed, cfg.unseen_voices)
     open_output(cfg.out, build_key(cfg, speakers))
     sentences, text_counts = load_sentences(tuple(cfg.text_sources))
-    results = run_jobs(plan_jobs(cfg, speakers, sentences), cfg.jobs, cfg.out)
+    results = run_jobs(plan_jobs(cfg, speakers, sentences), cfg.jobs, cfg.out, cfg.idle_jobs)
     records = [r for recs, _ in results for r in recs]
     rejected = [r for _, rej in results for r in rej]
     short = [
@@ -294,6 +330,13 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
     p.add_argument("--text", default=",".join(SOURCES), help="comma-separated text sources")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (the CPU may be shared)")
     p.add_argument(
+        "--idle-jobs",
+        type=int,
+        default=0,
+        help="more worker processes at the lowest CPU priority (nice 19): they use cores that other work "
+        "leaves idle and barely slow it down",
+    )
+    p.add_argument(
         "--mix",
         default="v1",
         choices=list(MIXES),
@@ -320,8 +363,8 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
         "where speaker, position and sentence match, instead of synthesised again",
     )
     a = p.parse_args(argv)
-    if a.hours <= 0 or a.jobs < 1:
-        p.error("--hours must be positive and --jobs at least 1")
+    if a.hours <= 0 or a.jobs < 1 or a.idle_jobs < 0:
+        p.error("--hours must be positive, --jobs at least 1 and --idle-jobs at least 0")
     by_key = {v.key: v for v in CATALOG}
     keys = [k.strip() for k in (a.voices or "").split(",") if k.strip()]
     if unknown := [k for k in keys if k not in by_key]:
@@ -334,6 +377,7 @@ def parse_args(argv: list[str] | None = None) -> BuildConfig:
         engines=tuple(e.strip() for e in a.engines.split(",") if e.strip()),
         text_sources=tuple(s.strip() for s in a.text.split(",") if s.strip()),
         jobs=a.jobs,
+        idle_jobs=a.idle_jobs,
         mix=a.mix,
         unseen_voices=MIXES[a.mix].unseen_voices if a.unseen_voices is None else a.unseen_voices,
         max_wer=a.max_wer,

@@ -17,7 +17,9 @@
 #           $exp/bakeoff, until every candidate is scored at every mark (resumes)
 #   step 3  corpus v2  $v2_corpus (--mix v2: the real-timbre voices and the measured share of espeak
 #           voices; $v2_hours h, $v2_speakers speakers, seed 0, ASR-checked: the accented mbrola
-#           voices fail the check on a third to a half of their sentences; resumes)
+#           voices fail the check on a third to a half of their sentences; resumes). A second
+#           worker at the lowest CPU priority (--idle-jobs) speaks speakers on the other core while
+#           it is idle: other work there barely notices it.
 #   step 4  σ-VAE: the bake-off's winner (istft, encoder and decoder trained together; it beat the
 #           bundled σ-VAE on every metric, vae_audio/README.md) trained on in $exp/vae-winner on
 #           corpus v2's train split: $vae_steps steps, the bake-off's batch and crops, reconstruction
@@ -34,6 +36,7 @@ hours=6
 v2_corpus=data/synthetic-v2
 v2_hours=12      # the ASR check costs about 0.5 s of one core per second of audio: 12 h take ~10 core-hours
 v2_speakers=200
+idle_jobs=1      # corpus v2: workers at nice 19 on the core the campaign leaves to other work
 data=data/campaign
 exp=exp/campaign
 init=tts/pretrained/default
@@ -63,7 +66,7 @@ python benchmarks/codec_bakeoff.py --train "$corpus/train" --eval "$corpus/test-
 echo "campaign step 3: corpus v2 $v2_corpus ($v2_hours h, $v2_speakers speakers)"
 if [ ! -f "$v2_corpus/DATA.md" ]; then
     python -m recipes.synthetic.build --out "$v2_corpus" --mix v2 --hours "$v2_hours" --speakers "$v2_speakers" \
-        --seed 0 --jobs 1 --no-similarity
+        --seed 0 --jobs 1 --idle-jobs "$idle_jobs" --no-similarity
 fi
 
 echo "campaign step 4: σ-VAE in $exp/vae-winner on $v2_corpus/train, from $exp/bakeoff/istft"

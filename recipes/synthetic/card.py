@@ -145,7 +145,8 @@ def build_command(cfg) -> str:
         args.append(f"--reuse {cfg.reuse}")
     if not cfg.similarity:
         args.append("--no-similarity")
-    return f"python -m recipes.synthetic.build {' '.join(args)} --jobs {cfg.jobs}"
+    idle = f" --idle-jobs {cfg.idle_jobs}" if cfg.idle_jobs else ""
+    return f"python -m recipes.synthetic.build {' '.join(args)} --jobs {cfg.jobs}{idle}"
 
 
 def write_data_card(summary: dict, out: Path) -> None:
