@@ -55,7 +55,12 @@ def main() -> None:
         for text in SENTENCES:
             for seed in range(args.seeds):
                 audio = tts.synthesize(  # `say`'s defaults
-                    text, voice=prompt, seed=seed, retries=args.retries, guidance_scale=args.guidance_scale, steps=args.steps
+                    text,
+                    voice=prompt,
+                    seed=seed,
+                    retries=args.retries,
+                    guidance_scale=args.guidance_scale,
+                    steps=args.steps,
                 )
                 sim = cosine(target, speaker.embed(audio.samples, audio.sample_rate))
                 rows.append((name, text, asr.transcribe(audio.samples, audio.sample_rate), sim))
