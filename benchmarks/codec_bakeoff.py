@@ -130,9 +130,9 @@ class Scorer:
         self.wer_items = set(transcribed[:wer_items])
         self.asr = None
         if asr and self.wer_items:
-            from tts.eval.asr import load_asr
+            from tts.eval.worker import open_asr
 
-            self.asr = load_asr("moonshine")
+            self.asr = open_asr("moonshine")
         self.sim, self.ref_embeddings = None, {}
         if sim:
             from tts.eval.similarity import load_speaker_encoder

@@ -27,10 +27,10 @@ VOICES = sorted((ROOT / "demo" / "examples").glob("voice*.wav"))
 
 
 def main() -> None:
-    from tts.eval.asr import load_asr
     from tts.eval.human import human_speech
     from tts.eval.similarity import cosine, load_speaker_encoder
     from tts.eval.wer import wer
+    from tts.eval.worker import open_asr
     from tts.load import load_tts
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -46,7 +46,7 @@ def main() -> None:
     voices = [(v.name, v) for v in VOICES] if args.voices == "examples" else human_speech()
     if not voices:
         raise SystemExit("no recorded human speech is installed (it comes with gradio: pip install '.[demo]')")
-    tts, asr = load_tts(args.ckpt, args.engine, threads=args.threads), load_asr("moonshine")
+    tts, asr = load_tts(args.ckpt, args.engine, threads=args.threads), open_asr("moonshine")
     speaker = load_speaker_encoder("resemblyzer")
     rows = []
     for name, voice in voices:

@@ -12,8 +12,8 @@ import numpy as np
 import soundfile as sf
 
 from recipes.synthetic.text import librispeech_transcript
-from tts.eval import load_asr, load_speaker_encoder, wer
-from tts.eval.worker import IsolatedASR
+from tts.eval import load_speaker_encoder, wer
+from tts.eval.worker import IsolatedASR, open_asr
 
 
 class Transcriber:
@@ -23,9 +23,9 @@ class Transcriber:
 
     def __init__(self):
         if importlib.util.find_spec("moonshine_cpp") is not None:
-            self.name, self.asr = "moonshine-base-en", IsolatedASR("moonshine")
+            self.name, self.asr = "moonshine-base-en", open_asr("moonshine")
         else:
-            self.name, self.asr = "pocketsphinx-en-us", load_asr("pocketsphinx")
+            self.name, self.asr = "pocketsphinx-en-us", open_asr("pocketsphinx")
 
     def __call__(self, x: np.ndarray, sample_rate: int) -> str:
         """Transcript of mono float audio `x`, in LibriSpeech style."""

@@ -20,14 +20,13 @@ import numpy as np
 from tqdm import tqdm
 
 from latentlm_common.errors import InputError
-from tts.eval.asr import ASR_RATE, load_asr
+from tts.eval.asr import ASR_RATE
 from tts.eval.protocol import SETTINGS, Clip, TestItem
 from tts.eval.similarity import cosine, load_speaker_encoder
 from tts.eval.wer import wer
-from tts.eval.worker import IsolatedASR
+from tts.eval.worker import open_asr
 
 GROUND_TRUTH = "ground truth"
-ISOLATED = ("moonshine",)  # backends that leak memory run in a recycled child process
 
 
 @dataclass
@@ -47,7 +46,7 @@ class Scorer:
     """An ASR backend and a speaker encoder; prompt embeddings are computed once per prompt clip."""
 
     def __init__(self, asr: str = "moonshine", sim: str = "resemblyzer", **sim_kwargs):
-        self.asr = IsolatedASR(asr) if asr in ISOLATED else load_asr(asr)
+        self.asr = open_asr(asr)
         self.encoder = load_speaker_encoder(sim, **sim_kwargs)
         self.asr_name, self.sim_name = asr, sim
         self._prompts: dict[tuple, np.ndarray] = {}

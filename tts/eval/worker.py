@@ -19,6 +19,12 @@ import soundfile as sf
 from tts.eval.asr import ASR_RATE, load_asr, to_16k
 
 REPLY = "ASR\t"
+LEAKY = ("moonshine",)  # backends whose native library leaks memory with every clip
+
+
+def open_asr(name: str):
+    """The ASR backend `name` for many clips: a leaky one runs in a recycled child process."""
+    return IsolatedASR(name) if name in LEAKY else load_asr(name)
 
 
 class IsolatedASR:
