@@ -208,3 +208,28 @@ def test_retries_are_checked_and_resample_only_flagged_chunks():
     if not first.flags and not first.length_guard_hit:  # a clean first take is kept as it is
         assert np.array_equal(first.samples, again.samples)
     assert len(again.flags) <= len(first.flags)
+
+
+@pytest.mark.parametrize("max_batch, calls", [(1, [1, 1]), (16, [1, 2])])  # attempt 1 is clean
+def test_retries_of_a_few_chunks_run_side_by_side_and_keep_the_same_take(max_batch, calls, monkeypatch):
+    """A flagged chunk's remaining attempts share one batch when rows are spare; the kept take is the
+    one a take-by-take loop keeps (the least flagged, the earliest among equals)."""
+    import dataclasses
+
+    from tts.synthesis import RETRY_SEED_STRIDE, Take
+
+    tts = TTS.from_pretrained("default")
+    tts.settings = dataclasses.replace(tts.settings, max_batch=max_batch)
+    monkeypatch.setattr(tts, "_noise", lambda seed, n: [seed] * n)  # the fake takes below read the attempt
+    flagged = {0: True, 1: False, 2: False}  # attempt -> ended by the length guard (one flag)
+    sizes = []
+
+    def takes(chunks, noise, voices, steps, guidance_scale, speed):
+        sizes.append(len(chunks))
+        attempts = [(seed - 7) // RETRY_SEED_STRIDE for seed in noise]
+        return [Take(np.full(240, a, np.float32), flagged[a], None) for a in attempts]
+
+    monkeypatch.setattr(tts, "_takes", takes)
+    audio = tts.synthesize("Hello.", seed=7, retries=2)
+    assert sizes == calls
+    assert np.all(audio.samples == 1) and not audio.length_guard_hit  # attempt 1: the first clean take

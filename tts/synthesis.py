@@ -329,8 +329,9 @@ class Synthesizer:
     ) -> Audio:
         """One text as audio. `voice`: a file, float samples at the model rate, or a `Voice`;
         `retries`: chunks the alignment flags (or the length guard ends) are sampled again with
-        other seeds up to this many times, and the best take is kept; `speed`: speaking-rate
-        factor, MIN_SPEED to MAX_SPEED."""
+        other seeds up to this many times, and the least flagged take is kept (the earliest among
+        equals; when a few chunks are left, their remaining attempts share one batch); `speed`:
+        speaking-rate factor, MIN_SPEED to MAX_SPEED."""
         return self.synthesize_batch(
             [text], voice, voice_text, guidance_scale, steps, [seed], retries=retries, speed=speed, cfg_scale=cfg_scale
         )[0]
@@ -360,16 +361,18 @@ class Synthesizer:
         voices = self._voices(voice, voice_text, len(texts))
         flat = [(t, i, c) for t, text in enumerate(texts) for i, c in enumerate(self._chunks(text))]
         takes: list[Take | None] = [None] * len(flat)
-        todo = list(range(len(flat)))
-        for attempt in range(int(retries) + 1):
-            noise = [self._noise(seeds[flat[j][0]] + flat[j][1] + attempt * RETRY_SEED_STRIDE, 1)[0] for j in todo]
-            chunks, chunk_voices = [flat[j][2] for j in todo], [voices[flat[j][0]] for j in todo]
-            for j, take in zip(todo, self._takes(chunks, noise, chunk_voices, steps, guidance_scale, speed)):
+        todo, attempt = list(range(len(flat))), 0
+        while todo and attempt <= retries:
+            # after the first takes, a few flagged chunks run their remaining attempts side by side in
+            # spare batch rows; taken in attempt order, the kept take is the one a take-by-take loop keeps
+            ahead = 1 if attempt == 0 else min(retries + 1 - attempt, max(1, self.settings.max_batch // len(todo)))
+            work = [(a, j) for a in range(attempt, attempt + ahead) for j in todo]
+            noise = [self._noise(seeds[flat[j][0]] + flat[j][1] + a * RETRY_SEED_STRIDE, 1)[0] for a, j in work]
+            chunks, chunk_voices = [flat[j][2] for _, j in work], [voices[flat[j][0]] for _, j in work]
+            for (_, j), take in zip(work, self._takes(chunks, noise, chunk_voices, steps, guidance_scale, speed)):
                 if takes[j] is None or take.badness < takes[j].badness:
                     takes[j] = take
-            todo = [j for j in todo if takes[j].badness > 0]
-            if not todo:
-                break
+            todo, attempt = [j for j in todo if takes[j].badness > 0], attempt + ahead
         return [
             self._join(text, [(c, takes[j]) for j, (t, _, c) in enumerate(flat) if t == i])
             for i, text in enumerate(texts)
