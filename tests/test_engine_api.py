@@ -208,6 +208,8 @@ def test_retries_are_checked_and_resample_only_flagged_chunks():
     if not first.flags and not first.length_guard_hit:  # a clean first take is kept as it is
         assert np.array_equal(first.samples, again.samples)
     assert len(again.flags) <= len(first.flags)
+    whole_float = tts.synthesize("Hello there.", voice=tone(2.0, SR), seed=1, steps=4, retries=2.0)
+    assert np.array_equal(whole_float.samples, again.samples)  # 2.0 is a whole number of retries
 
 
 @pytest.mark.parametrize("max_batch, calls", [(1, [1, 1]), (16, [1, 2])])  # attempt 1 is clean

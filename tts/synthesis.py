@@ -357,6 +357,7 @@ class Synthesizer:
         speed = check_speed(speed)
         if isinstance(retries, bool) or int(retries) != retries or not 0 <= retries <= MAX_RETRIES:
             raise InputError(f"retries must be a whole number from 0 to {MAX_RETRIES}, got {retries}")
+        retries = int(retries)
         seeds = [self._seed(s) for s in (seeds if seeds is not None else [None] * len(texts))]
         voices = self._voices(voice, voice_text, len(texts))
         flat = [(t, i, c) for t, text in enumerate(texts) for i, c in enumerate(self._chunks(text))]
