@@ -231,9 +231,10 @@ def run_jobs(
         clear_speaker(out, job.speaker.id, SPLITS)
     if len(todo) < len(jobs):
         log.info(f"resuming: {len(jobs) - len(todo)} of {len(jobs)} speakers are already done")
-    queue, lock, finished = collections.deque(todo), threading.Lock(), [0]
+    queue, lock, finished = collections.deque(todo), threading.Lock(), 0
 
     def worker(niceness: int | None) -> None:  # one worker slot: a fresh process per speaker, until the queue is empty
+        nonlocal finished
         with worker_pool(niceness) as pool:
             while True:
                 with lock:
@@ -247,11 +248,11 @@ def run_jobs(
                     raise
                 with lock:
                     mark_done(out, job.speaker.id, result)
-                    results[job.speaker.id], finished[0] = result, finished[0] + 1
+                    results[job.speaker.id], finished = result, finished + 1
                     log.info(
                         f"speaker {job.speaker.id} ({job.speaker.base.key}, k={job.speaker.k}): {len(result[0])} "
                         f"utterances, {sum(r['seconds'] for r in result[0]):.0f} s, {len(result[1])} rejected "
-                        f"[{finished[0]}/{len(todo)}]"
+                        f"[{finished}/{len(todo)}]"
                     )
 
     slots = [None] * n_workers + [IDLE_NICE] * idle_workers

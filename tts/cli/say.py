@@ -78,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         speed=args.speed,
     )
-    notes = (["stopped by the length guard"] if audio.length_guard_hit else []) + (
-        [f"the alignment found words {' and '.join(audio.flags)}"] if audio.flags else []
-    )
-    note = f" ({'; '.join(notes)}{'' if args.retries else '; --retries N samples such speech again'})" if notes else ""
+    notes = ["stopped by the length guard"] if audio.length_guard_hit else []
+    notes += [f"the alignment found words {' and '.join(audio.flags)}"] if audio.flags else []
+    notes += ["--retries N samples such speech again"] if notes and not args.retries else []
+    note = f" ({'; '.join(notes)})" if notes else ""
     seconds = f"{len(audio.samples) / audio.sample_rate:.2f} s{note}"
     if args.output:  # with -o -, messages go to stderr: stdout carries the audio
         where = _write(args.output, audio)
