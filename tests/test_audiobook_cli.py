@@ -103,6 +103,10 @@ def test_bad_input_is_one_line(setup, capsys):
     )
     err = capsys.readouterr().err
     assert "no such voice prompt file" in err and len(err.strip().splitlines()) == 1
+    book, voice = str(setup / "book.md"), str(setup / "voice.wav")
+    assert main(["audiobook", book, "--voice", voice, "--ckpt", str(setup / "ckpt"), "--retries", "11"]) == 2
+    err = capsys.readouterr().err
+    assert "retries must be a whole number from 0 to 10" in err and len(err.strip().splitlines()) == 1
 
 
 def outputs(out):

@@ -5,7 +5,7 @@ The end-to-end tests with a real (tiny) model are in test_audiobook_cli.py.
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,27 +18,32 @@ SR = 8000
 class FakeAudio:
     samples: np.ndarray
     length_guard_hit: bool = False
+    flags: list = field(default_factory=list)
+    takes: int = 1
+    words: list = field(default_factory=list)
 
 
 class FakeTTS:
-    """Audio is a tone whose pitch and length depend on the text and seed; 'SILENT' texts fail on the first seed."""
+    """Audio is a tone whose pitch and length depend on the text and seed. The retries are
+    `Synthesizer.synthesize_batch`'s (tested in test_engine_api.py); here 'SILENT' texts come out
+    clean on their second take, 'RUNAWAY' texts are ended by the length guard on every take, and
+    'SKIP' texts keep a flag after one retry."""
 
     sample_rate = SR
 
     def __init__(self):
-        self.calls = []
-        self.first_seed = {}
+        self.calls, self.retries = [], []
 
-    def synthesize_batch(self, texts, seeds):
+    def synthesize_batch(self, texts, seeds, retries):
         self.calls.append(list(texts))
+        self.retries.append(retries)
         out = []
         for text, seed in zip(texts, seeds):
             rng = np.random.default_rng(zlib.crc32(f"{text}|{seed}".encode()))
             n = 400 + 40 * len(text)
-            first = self.first_seed.setdefault(text, seed)
-            amp = 0.0 if ("SILENT" in text and seed == first) else 0.3
-            x = amp * np.sin(np.arange(n) * rng.uniform(0.05, 0.2)).astype(np.float32)
-            out.append(FakeAudio(x, length_guard_hit="RUNAWAY" in text))
+            x = 0.3 * np.sin(np.arange(n) * rng.uniform(0.05, 0.2)).astype(np.float32)
+            takes = 2 if "SILENT" in text else 1 + retries if "RUNAWAY" in text or "SKIP" in text else 1
+            out.append(FakeAudio(x, "RUNAWAY" in text, ["skipped"] if "SKIP" in text else [], takes))
         return out
 
 
@@ -46,7 +51,10 @@ def split(text):
     return [s.strip() + "." for s in text.split(".") if s.strip()]
 
 
-BOOK = "# One\n\nFirst sentence. Second sentence.\n\nNew paragraph here.\n\n# Two\n\nSILENT one. RUNAWAY two. Last.\n"
+BOOK = (
+    "# One\n\nFirst sentence. Second sentence.\n\nNew paragraph here.\n\n"
+    "# Two\n\nSILENT one. RUNAWAY two. SKIP three.\n"
+)
 
 
 def render(tmp_path, tts, book_text=BOOK, out="out", **kw):
@@ -62,7 +70,7 @@ def test_every_sentence_is_in_the_manifest(tmp_path):
     texts = [[e["text"] for e in ch["chunks"]] for ch in m["chapters"]]
     assert texts == [
         ["One."] + split("First sentence. Second sentence.") + ["New paragraph here."],
-        ["Two."] + split("SILENT one. RUNAWAY two. Last."),
+        ["Two."] + split("SILENT one. RUNAWAY two. SKIP three."),
     ]
     on_disk = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert on_disk["chapters"] == m["chapters"]
@@ -80,13 +88,17 @@ def test_offsets_and_pauses(tmp_path):
 
 
 def test_bad_chunks_are_retried_then_flagged_not_dropped(tmp_path):
-    m = render(tmp_path, FakeTTS())
+    tts = FakeTTS()
+    m = render(tmp_path, tts, retries=1)
+    assert set(tts.retries) == {1}
     entries = {e["text"]: e for e in m["chapters"][1]["chunks"]}
     assert entries["SILENT one."]["flag"] == "" and entries["SILENT one."]["tries"] == 2  # fine on the retry
     assert entries["RUNAWAY two."]["flag"] == "length_guard"  # bad on every seed: kept and flagged
     assert entries["RUNAWAY two."]["tries"] == 2 and entries["RUNAWAY two."]["duration"] > 0
-    assert entries["Last."]["tries"] == 1
-    assert m["summary"]["flagged_chunks"] == 1
+    assert entries["SKIP three."]["flag"] == "skipped" and entries["SKIP three."]["tries"] == 2
+    clean = m["chapters"][0]["chunks"][1]
+    assert clean["text"] == "First sentence." and clean["tries"] == 1 and clean["flag"] == ""
+    assert m["summary"]["flagged_chunks"] == 2
 
 
 def test_rerun_skips_finished_chunks_and_gives_identical_files(tmp_path):

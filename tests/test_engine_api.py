@@ -212,10 +212,11 @@ def test_retries_are_checked_and_resample_only_flagged_chunks():
     assert np.array_equal(whole_float.samples, again.samples)  # 2.0 is a whole number of retries
 
 
-@pytest.mark.parametrize("max_batch, calls", [(1, [1, 1]), (16, [1, 2])])  # attempt 1 is clean
-def test_retries_of_a_few_chunks_run_side_by_side_and_keep_the_same_take(max_batch, calls, monkeypatch):
+@pytest.mark.parametrize("max_batch, calls, sampled", [(1, [1, 1], 2), (16, [1, 2], 3)])  # attempt 1 is clean
+def test_retries_of_a_few_chunks_run_side_by_side_and_keep_the_same_take(max_batch, calls, sampled, monkeypatch):
     """A flagged chunk's remaining attempts share one batch when rows are spare; the kept take is the
-    one a take-by-take loop keeps (the least flagged, the earliest among equals)."""
+    one a take-by-take loop keeps (the least flagged, the earliest among equals). `Audio.takes`
+    counts the takes sampled, so side by side it includes the one after the clean take."""
     import dataclasses
 
     from tts.synthesis import RETRY_SEED_STRIDE, Take
@@ -235,3 +236,21 @@ def test_retries_of_a_few_chunks_run_side_by_side_and_keep_the_same_take(max_bat
     audio = tts.synthesize("Hello.", seed=7, retries=2)
     assert sizes == calls
     assert np.all(audio.samples == 1) and not audio.length_guard_hit  # attempt 1: the first clean take
+    assert audio.takes == sampled
+
+
+def test_a_near_silent_take_is_sampled_again_and_flagged_when_every_take_is(monkeypatch):
+    from tts.synthesis import RETRY_SEED_STRIDE, Take
+
+    tts = TTS.from_pretrained("default")
+    monkeypatch.setattr(tts, "_noise", lambda seed, n: [seed] * n)
+    level = {0: 0.0, 1: 1e-4, 2: 0.3}  # attempt -> amplitude: silent, -80 dBFS, speech-like
+
+    def takes(chunks, noise, voices, steps, guidance_scale, speed):
+        return [Take(np.full(240, level[(seed - 7) // RETRY_SEED_STRIDE], np.float32), False, None) for seed in noise]
+
+    monkeypatch.setattr(tts, "_takes", takes)
+    kept = tts.synthesize("Hello.", seed=7, retries=2)
+    assert np.allclose(kept.samples, 0.3) and kept.flags == [] and kept.takes == 3
+    given_up = tts.synthesize("Hello.", seed=7, retries=1)
+    assert given_up.flags == ["silent"] and given_up.takes == 2 and np.all(given_up.samples == 0)  # the earliest

@@ -20,11 +20,12 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from latentlm_common.audio import check_samples, load_audio, rms_normalize, trim_silence
+from latentlm_common.audio import check_samples, load_audio, rms_dbfs, rms_normalize, trim_silence
 from latentlm_common.errors import InputError
 from tts.alignment import Alignment
 from tts.inference import EngineCore, SpeechRequest, StopState
@@ -38,6 +39,7 @@ MAX_GUIDANCE_SCALE = 10.0
 MAX_RETRIES = 10
 MIN_SPEED, MAX_SPEED = 0.5, 2.0  # speaking-rate factors; the model was trained within 0.5x-2x of its average rate
 RETRY_SEED_STRIDE = 1_000_003  # retry k of a chunk draws its noise from seed + k * stride
+NEAR_SILENCE_DBFS = -50.0  # a take quieter than this is a failed generation, flagged "silent"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,14 @@ def check_speed(speed: float) -> float:
     return float(speed)
 
 
+def check_retries(retries: int) -> int:
+    """A whole number of retries from 0 to MAX_RETRIES (2.0 counts as 2), or a clear error."""
+    whole = isinstance(retries, (int, float)) and not isinstance(retries, bool) and int(retries) == retries
+    if not whole or not 0 <= retries <= MAX_RETRIES:
+        raise InputError(f"retries must be a whole number from 0 to {MAX_RETRIES}, got {retries!r}")
+    return int(retries)
+
+
 def check_settings(guidance_scale: float, steps: int) -> tuple[float, int]:
     """The one check of the per-call settings, shared by every front end and command."""
     if isinstance(steps, bool) or int(steps) != steps or not 1 <= steps <= MAX_STEPS:
@@ -92,7 +102,8 @@ class Audio:
     sample_rate: int
     length_guard_hit: bool = False  # some chunk ended by the length guard, not the stop head
     words: list[Word] = field(default_factory=list)  # timed by the CTC alignment
-    flags: list[str] = field(default_factory=list)  # what the alignment found wrong in any chunk (tts.alignment)
+    flags: list[str] = field(default_factory=list)  # what went wrong in any chunk: the alignment's flags, "silent"
+    takes: int = 1  # the most takes sampled for one of its chunks: 1 + the retries it used
 
 
 @dataclass
@@ -215,10 +226,17 @@ class Take:
     guard: bool
     alignment: Alignment | None
 
+    @cached_property
+    def flags(self) -> list[str]:
+        """What went wrong: the alignment's flags (tts.alignment), and "silent" for a take quieter
+        than NEAR_SILENCE_DBFS."""
+        silent = rms_dbfs(self.samples) < NEAR_SILENCE_DBFS
+        return (self.alignment.flags if self.alignment else []) + (["silent"] if silent else [])
+
     @property
     def badness(self) -> int:
         """0 for a clean take; retries keep the take with the least."""
-        return len(self.alignment.flags if self.alignment else []) + int(self.guard)
+        return len(self.flags) + int(self.guard)
 
 
 class Synthesizer:
@@ -355,13 +373,12 @@ class Synthesizer:
         batch can mix speakers."""
         guidance_scale, steps = self.resolve_settings(guidance_scale, steps, cfg_scale)
         speed = check_speed(speed)
-        if isinstance(retries, bool) or int(retries) != retries or not 0 <= retries <= MAX_RETRIES:
-            raise InputError(f"retries must be a whole number from 0 to {MAX_RETRIES}, got {retries}")
-        retries = int(retries)
+        retries = check_retries(retries)
         seeds = [self._seed(s) for s in (seeds if seeds is not None else [None] * len(texts))]
         voices = self._voices(voice, voice_text, len(texts))
         flat = [(t, i, c) for t, text in enumerate(texts) for i, c in enumerate(self._chunks(text))]
         takes: list[Take | None] = [None] * len(flat)
+        sampled = [0] * len(flat)  # takes sampled per chunk
         todo, attempt = list(range(len(flat))), 0
         while todo and attempt <= retries:
             # after the first takes, a few flagged chunks run their remaining attempts side by side in
@@ -371,12 +388,14 @@ class Synthesizer:
             noise = [self._noise(seeds[flat[j][0]] + flat[j][1] + a * RETRY_SEED_STRIDE, 1)[0] for a, j in work]
             chunks, chunk_voices = [flat[j][2] for _, j in work], [voices[flat[j][0]] for _, j in work]
             for (_, j), take in zip(work, self._takes(chunks, noise, chunk_voices, steps, guidance_scale, speed)):
+                sampled[j] += 1
                 if takes[j] is None or take.badness < takes[j].badness:
                     takes[j] = take
             todo, attempt = [j for j in todo if takes[j].badness > 0], attempt + ahead
+        own = [[j for j, (t, _, _) in enumerate(flat) if t == i] for i in range(len(texts))]
         return [
-            self._join(text, [(c, takes[j]) for j, (t, _, c) in enumerate(flat) if t == i])
-            for i, text in enumerate(texts)
+            self._join(text, [(flat[j][2], takes[j]) for j in js], max(sampled[j] for j in js))
+            for text, js in zip(texts, own)
         ]
 
     def _takes(self, chunks: list[Chunk], noise: list, voices: list, steps: int, guidance_scale: float, speed):
@@ -399,18 +418,19 @@ class Synthesizer:
             return np.zeros(0, np.float32)
         return self._decode_all(np.concatenate([prefix, latents]))[len(prefix) * self.hop :]
 
-    def _join(self, text: str, parts: list[tuple[Chunk, Take]]) -> Audio:
+    def _join(self, text: str, parts: list[tuple[Chunk, Take]], takes: int) -> Audio:
         """The chunks of `text`: their audio with pauses between them, their timed words (as
-        written) and their flags."""
+        written), their flags and the most `takes` sampled for one of them."""
         frame_rate, pause = self.sample_rate / self.hop, self.settings.pause_seconds
         words, flags, offset = [], [], 0.0
         for chunk, take in parts:
             words += timed_words(chunk, take.alignment, frame_rate, offset)
-            flags += [f for f in (take.alignment.flags if take.alignment else []) if f not in flags]
+            flags += [f for f in take.flags if f not in flags]
             offset += len(take.samples) / self.sample_rate + pause
         audio = join_with_pauses([take.samples for _, take in parts], self.sample_rate, pause)
         owners = written_words(text, [w for chunk, _ in parts for w in chunk.text.split()], self.lexicon)
-        return Audio(audio, self.sample_rate, any(take.guard for _, take in parts), as_written(owners, words), flags)
+        guard = any(take.guard for _, take in parts)
+        return Audio(audio, self.sample_rate, guard, as_written(owners, words), flags, takes)
 
     def stream(
         self,

@@ -13,8 +13,9 @@ batch whose chunks all exist is skipped. Under torchrun the batches are dealt to
 (`latentlm_common.jobs`); rank 0 assembles the chapters once every rank is done.
 
 Chunks whose audio hit the length guard, is near-silent or whose alignment finds words skipped,
-repeated or never reached (`tts.alignment`) are retried with other seeds; the take with the
-fewest problems is kept, and if still bad it is flagged in the manifest, never dropped.
+repeated or never reached are sampled again (`retries`, `Synthesizer.synthesize_batch`); the
+take with the fewest problems is kept, and if still bad it is flagged in the manifest, never
+dropped.
 """
 
 from __future__ import annotations
@@ -29,66 +30,37 @@ from typing import Protocol
 
 import numpy as np
 
-from latentlm_common.audio import rms_dbfs, save_audio
+from latentlm_common.audio import save_audio
 from latentlm_common.files import atomic_write
 from latentlm_common.jobs import ALONE, Group, run_batches
 from tts.audiobook.document import Book, read_book
 from tts.audiobook.plan import TITLE, Chunk, batches, plan_chunks
 
-NEAR_SILENCE_DBFS = -50.0  # a chunk quieter than this is treated as a failed generation
-RETRY_SEED_STEP = 7919  # seed offset between retries of a bad chunk
 PAUSES = {"sentence": 0.3, "paragraph": 0.7, "title": 1.0}  # seconds of silence after a chunk
 
 
 class Synthesizer(Protocol):
     sample_rate: int
 
-    def synthesize_batch(self, texts: list[str], seeds: list[int]) -> list: ...
+    def synthesize_batch(self, texts: list[str], seeds: list[int], retries: int) -> list: ...
 
 
 @dataclass
 class Rendered:
     audio: np.ndarray  # (samples,) float32
-    flag: str  # "" if fine, else "length_guard", "near_silence" or the alignment's flags ("skipped", ...)
-    tries: int
+    flag: str  # "" if fine, else "length_guard" and the take's flags ("skipped", "silent", ...), comma-separated
+    tries: int  # takes sampled
     words: list = field(default_factory=list)  # [text, start, end] per word, seconds from the chunk's start
 
 
-def _quality_flag(result) -> str:
-    if getattr(result, "length_guard_hit", False):
-        return "length_guard"
-    if rms_dbfs(np.asarray(result.samples)) < NEAR_SILENCE_DBFS:
-        return "near_silence"
-    return ",".join(getattr(result, "flags", []))
-
-
-def _rendered(result, tries: int) -> Rendered:
-    words = [[w.text, round(w.start, 3), round(w.end, 3)] for w in getattr(result, "words", [])]
-    return Rendered(np.asarray(result.samples, np.float32), _quality_flag(result), tries, words)
-
-
-def _synthesize(tts: Synthesizer, chunks: list[Chunk], max_tries: int) -> list[Rendered]:
-    """Synthesise `chunks` as one batch, then retry the bad ones (as one batch) with new seeds."""
-    results = tts.synthesize_batch([c.text for c in chunks], seeds=[c.seed for c in chunks])
-    out = [_rendered(r, 1) for r in results]
-    for attempt in range(1, max_tries):
-        bad = [i for i, r in enumerate(out) if r.flag]
-        if not bad:
-            break
-        retry = tts.synthesize_batch(
-            [chunks[i].text for i in bad], seeds=[chunks[i].seed + attempt * RETRY_SEED_STEP for i in bad]
-        )
-        for i, r in zip(bad, retry):  # keep the better take: the one with fewer problems
-            take = _rendered(r, attempt + 1)
-            if _problems(take) < _problems(out[i]):
-                out[i] = take
-            else:
-                out[i].tries = attempt + 1
+def _synthesize(tts: Synthesizer, chunks: list[Chunk], retries: int) -> list[Rendered]:
+    """`chunks` as one batch, their flagged takes sampled again up to `retries` times."""
+    out = []
+    for audio in tts.synthesize_batch([c.text for c in chunks], [c.seed for c in chunks], retries):
+        flag = ",".join((["length_guard"] if audio.length_guard_hit else []) + list(audio.flags))
+        words = [[w.text, round(w.start, 3), round(w.end, 3)] for w in audio.words]
+        out.append(Rendered(np.asarray(audio.samples, np.float32), flag, audio.takes, words))
     return out
-
-
-def _problems(r: Rendered) -> int:
-    return len(r.flag.split(",")) if r.flag else 0
 
 
 def _save_chunk(path: Path, r: Rendered) -> None:
@@ -152,7 +124,7 @@ def render_book(
     batch_size: int = 8,
     fmt: str = "wav",
     joined: bool = False,
-    max_tries: int = 2,
+    retries: int = 2,
     progress: bool = True,
     group: Group = ALONE,
 ) -> dict | None:
@@ -166,7 +138,7 @@ def render_book(
     chunk_dir.mkdir(parents=True, exist_ok=True)
     chunks, unspoken = plan_chunks(book, split, settings, seed)
     book.skipped += unspoken
-    made = _run_batches(tts, batches(chunks, batch_size), chunk_dir, max_tries, group, progress)
+    made = _run_batches(tts, batches(chunks, batch_size), chunk_dir, retries, group, progress)
     group.barrier()
     if not group.main:
         return None
@@ -187,14 +159,14 @@ def render_book(
 
 
 def _run_batches(
-    tts: Synthesizer, plan: list[list[Chunk]], chunk_dir: Path, max_tries: int, group: Group, progress: bool
+    tts: Synthesizer, plan: list[list[Chunk]], chunk_dir: Path, retries: int, group: Group, progress: bool
 ) -> float:
     """Synthesise this rank's batches with an unfinished chunk; return the seconds of audio made."""
     missing = lambda batch: [c for c in batch if not (chunk_dir / f"{c.key}.npz").exists()]  # noqa: E731
 
     def render(batch: list[Chunk]) -> float:
         todo, made = missing(batch), 0
-        for c, r in zip(batch, _synthesize(tts, batch, max_tries)):
+        for c, r in zip(batch, _synthesize(tts, batch, retries)):
             if c in todo:
                 _save_chunk(chunk_dir / f"{c.key}.npz", r)
                 made += len(r.audio)

@@ -60,7 +60,7 @@ class Summary:
     items: int  # good manifest lines
     bad_lines: int
     refused: int  # items whose prompt or text was refused at rendering
-    flagged: int  # items written with flags (length guard, alignment)
+    flagged: int  # items written with flags (length guard, alignment, near silence)
     audio_seconds: float  # of all items' files
     made_seconds: float  # synthesised by this process in this run
 

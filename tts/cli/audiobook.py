@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_model_options, add_synthesis_options, add_threads_option
+    from tts.cli.options import add_model_options, add_retries_option, add_synthesis_options, add_threads_option
 
     p = subparsers.add_parser(
         "audiobook",
@@ -36,6 +36,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="sentences synthesised together (default 8)")
     p.add_argument("--joined", action="store_true", help="also write the whole book as one file (book.wav/.flac)")
     add_synthesis_options(p)
+    add_retries_option(p)
     p.add_argument("--seed", type=int, default=0, help="book seed; each sentence's seed derives from it (default 0)")
     add_model_options(p)
     add_threads_option(p)
@@ -50,9 +51,15 @@ class BoundVoice:
         self.tts, self.voice, self.guidance_scale, self.steps, self.speed = tts, voice, guidance_scale, steps, speed
         self.sample_rate = tts.sample_rate
 
-    def synthesize_batch(self, texts: list[str], seeds: list[int]):
+    def synthesize_batch(self, texts: list[str], seeds: list[int], retries: int):
         return self.tts.synthesize_batch(
-            texts, voice=self.voice, guidance_scale=self.guidance_scale, steps=self.steps, seeds=seeds, speed=self.speed
+            texts,
+            voice=self.voice,
+            guidance_scale=self.guidance_scale,
+            steps=self.steps,
+            seeds=seeds,
+            retries=retries,
+            speed=self.speed,
         )
 
 
@@ -69,7 +76,7 @@ def _split(text: str, lexicon=None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from latentlm_common.errors import InputError
     from latentlm_common.jobs import join_group, leave_group
-    from tts.synthesis import check_settings, check_speed
+    from tts.synthesis import check_retries, check_settings, check_speed
 
     book, voice = Path(args.book), Path(args.voice)
     if not voice.is_file():
@@ -78,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--batch-size and --threads must be at least 1.")
     check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
     check_speed(args.speed)
+    check_retries(args.retries)
     group = join_group()
     try:
         _render(args, book, voice, group)
@@ -100,6 +108,7 @@ def _render(args: argparse.Namespace, book: Path, voice: Path, group) -> None:
         "guidance_scale": args.guidance_scale,
         "steps": args.steps,
         "speed": args.speed,
+        "retries": args.retries,
         "engine": type(tts).__name__,  # the engines draw different noise from one seed
     }
     out_dir = Path(args.out_dir) if args.out_dir else book.with_suffix("")
@@ -113,6 +122,7 @@ def _render(args: argparse.Namespace, book: Path, voice: Path, group) -> None:
         batch_size=args.batch_size,
         fmt=args.format,
         joined=args.joined,
+        retries=args.retries,
         progress=not args.no_progress,
         group=group,
     )

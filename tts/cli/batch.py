@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_model_options, add_synthesis_options, add_threads_option
+    from tts.cli.options import add_model_options, add_retries_option, add_synthesis_options, add_threads_option
 
     p = subparsers.add_parser(
         "batch",
@@ -32,9 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=["wav", "flac"], default="wav", help="audio format (default wav)")
     p.add_argument("--batch-size", type=int, default=8, help="items synthesised together (default 8)")
     add_synthesis_options(p)
-    p.add_argument(
-        "--retries", type=int, default=2, help="resample chunks the alignment flags, up to N times (default 2)"
-    )
+    add_retries_option(p)
     add_threads_option(p)
     add_model_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -46,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from latentlm_common.jobs import join_group, leave_group
     from tts.batch.render import OUTPUT_MANIFEST, Job, run_job
     from tts.cli.options import load_model
-    from tts.synthesis import MAX_RETRIES, check_settings, check_speed
+    from tts.synthesis import check_retries, check_settings, check_speed
 
     manifest, out_dir = Path(args.manifest), Path(args.out_dir)
     if not manifest.is_file():
@@ -55,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{manifest}: the output manifest would overwrite it; choose another --out-dir.")
     if args.batch_size < 1 or (args.threads is not None and args.threads < 1):
         raise InputError("--batch-size and --threads must be at least 1.")
-    if not 0 <= args.retries <= MAX_RETRIES:
-        raise InputError(f"--retries must be from 0 to {MAX_RETRIES}.")
+    check_retries(args.retries)
     check_settings(args.guidance_scale, args.steps)  # before the model loads
     check_speed(args.speed)
     group = join_group()

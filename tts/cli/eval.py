@@ -23,6 +23,7 @@ SIM_NAMES = ("resemblyzer", "wavlm", "ecapa")  # parser does not import the eval
 
 
 def register(subparsers) -> None:
+    from tts.cli.options import add_retries_option
     from tts.load import ENGINES
 
     p = subparsers.add_parser(
@@ -47,7 +48,7 @@ def register(subparsers) -> None:
     p.add_argument("--guidance-scale", "--cfg-scale", dest="guidance_scale", type=float, default=None)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--retries", type=int, default=0, help="resample chunks the alignment flags (see `say --retries`)")
+    add_retries_option(p, default=0)
     p.add_argument("--no-ground-truth", dest="ground_truth", action="store_false")
     p.set_defaults(func=run)
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from latentlm_common.errors import InputError
     from tts.eval.protocol import load_or_build_lists
     from tts.eval.score import Scorer, evaluate, write_csv
-    from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS, check_settings
+    from tts.synthesis import DEFAULT_GUIDANCE_SCALE, DEFAULT_STEPS, check_retries, check_settings
 
     if not args.manifest.is_file():
         raise InputError(f"{args.manifest}: no such manifest file.")
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         DEFAULT_GUIDANCE_SCALE if args.guidance_scale is None else args.guidance_scale,
         DEFAULT_STEPS if args.steps is None else args.steps,
     )
+    check_retries(args.retries)
     system = args.onnx or args.ckpt
     if system is None and not args.ground_truth:
         raise InputError("nothing to score: no --ckpt or --onnx, and --no-ground-truth.")

@@ -43,6 +43,21 @@ def add_lexicon_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_retries_option(p: argparse.ArgumentParser, default: int = 2) -> None:
+    """--retries: flagged chunks sampled again (`Synthesizer.synthesize_batch`)."""
+    from tts.synthesis import MAX_RETRIES
+
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=default,
+        metavar="N",
+        help=f"sample a chunk again, up to N times (0-{MAX_RETRIES}), when its alignment finds words skipped, "
+        "repeated or never reached, the length guard ends it or it is near-silent; the take with the fewest "
+        f"problems is kept (default {default}; 0 keeps the first take)",
+    )
+
+
 def add_synthesis_options(p: argparse.ArgumentParser) -> None:
     """--guidance-scale (alias --cfg-scale), --steps, --speed and --lexicon, with the API's defaults and limits."""
     from tts.synthesis import (

@@ -21,7 +21,7 @@ PLAYERS = (  # command lines that play a WAV file, tried in this order
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_model_options, add_synthesis_options
+    from tts.cli.options import add_model_options, add_retries_option, add_synthesis_options
 
     p = subparsers.add_parser(
         "say",
@@ -35,13 +35,7 @@ def register(subparsers) -> None:
     p.add_argument("--voice-text", help="transcript of the voice prompt: continue it instead of cloning it")
     add_synthesis_options(p)
     p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one)")
-    p.add_argument(
-        "--retries",
-        type=int,
-        default=2,
-        help="sample a chunk again, up to this many times, when its alignment finds words skipped, "
-        "repeated or never reached (default 2; 0 keeps the first take)",
-    )
+    add_retries_option(p)
     p.add_argument("--subtitles", metavar="FILE", help="also write the word timings as subtitles (.srt or .vtt)")
     add_model_options(p)
     p.set_defaults(func=run)
@@ -52,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from latentlm_common.errors import InputError
     from tts.cli.options import load_model
     from tts.subtitles import FORMATS, write_subtitles
-    from tts.synthesis import check_speed
+    from tts.synthesis import check_retries, check_speed
 
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
@@ -67,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         output_format(args.output)
     player = _player() if args.play else None
     check_speed(args.speed)
+    check_retries(args.retries)
     tts = load_model(args)
     audio = tts.synthesize(
         text,
@@ -79,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
         speed=args.speed,
     )
     notes = ["stopped by the length guard"] if audio.length_guard_hit else []
-    notes += [f"the alignment found words {' and '.join(audio.flags)}"] if audio.flags else []
+    found = [f for f in audio.flags if f != "silent"]
+    notes += [f"the alignment found words {' and '.join(found)}"] if found else []
+    notes += ["near-silent"] if "silent" in audio.flags else []
     notes += ["--retries N samples such speech again"] if notes and not args.retries else []
     note = f" ({'; '.join(notes)})" if notes else ""
     seconds = f"{len(audio.samples) / audio.sample_rate:.2f} s{note}"
