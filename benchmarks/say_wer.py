@@ -4,6 +4,7 @@ transcribed by Moonshine (offline, the `eval` extra).
 
     python benchmarks/say_wer.py [--ckpt default] [--engine onnx|torch] [--seeds 5] [--threads 1]
                                  [--voices examples|human] [--guidance-scale G] [--steps S] [--retries N]
+                                 [--speed F]
 
 `--voices human` prompts with the recorded human speech that installed packages ship
 (`tts.eval.human`) instead of the example voices. Prints the WER and the speaker similarity to the
@@ -42,6 +43,7 @@ def main() -> None:
     p.add_argument("--guidance-scale", type=float, help="default: the API's")
     p.add_argument("--steps", type=int, help="diffusion steps (default: the API's)")
     p.add_argument("--retries", type=int, default=2, help="re-samplings of a flagged chunk (default 2, as `say`)")
+    p.add_argument("--speed", type=float, default=1.0, help="speaking-rate factor (default 1, as `say`)")
     args = p.parse_args()
     voices = [(v.name, v) for v in VOICES] if args.voices == "examples" else human_speech()
     if not voices:
@@ -61,6 +63,7 @@ def main() -> None:
                     retries=args.retries,
                     guidance_scale=args.guidance_scale,
                     steps=args.steps,
+                    speed=args.speed,
                 )
                 sim = cosine(target, speaker.embed(audio.samples, audio.sample_rate))
                 rows.append((name, text, asr.transcribe(audio.samples, audio.sample_rate), sim))
