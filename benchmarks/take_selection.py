@@ -41,7 +41,7 @@ def main() -> None:
                 for audio in tts.synthesize_batch([text] * args.takes, voice=prompt, seeds=seeds):
                     hyp = asr.transcribe(audio.samples, audio.sample_rate)
                     sim = cosine(target, speaker.embed(audio.samples, audio.sample_rate))
-                    takes.append((len(audio.flags) + audio.length_guard_hit, wer([text], [hyp]), hyp, sim))
+                    takes.append((len(audio.problems), wer([text], [hyp]), hyp, sim))
                 clips.append((text, takes))
         print(f"  {voice.name} done", flush=True)
 

@@ -5,22 +5,13 @@ The end-to-end tests with a real (tiny) model are in test_audiobook_cli.py.
 
 import json
 import zlib
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from tts.audiobook.render import render_book
+from tts.synthesis import Audio
 
 SR = 8000
-
-
-@dataclass
-class FakeAudio:
-    samples: np.ndarray
-    length_guard_hit: bool = False
-    flags: list = field(default_factory=list)
-    takes: int = 1
-    words: list = field(default_factory=list)
 
 
 class FakeTTS:
@@ -43,7 +34,7 @@ class FakeTTS:
             n = 400 + 40 * len(text)
             x = 0.3 * np.sin(np.arange(n) * rng.uniform(0.05, 0.2)).astype(np.float32)
             takes = 2 if "SILENT" in text else 1 + retries if "RUNAWAY" in text or "SKIP" in text else 1
-            out.append(FakeAudio(x, "RUNAWAY" in text, ["skipped"] if "SKIP" in text else [], takes))
+            out.append(Audio(x, SR, "RUNAWAY" in text, [], ["skipped"] if "SKIP" in text else [], takes))
         return out
 
 

@@ -105,6 +105,11 @@ class Audio:
     flags: list[str] = field(default_factory=list)  # what went wrong in any chunk: the alignment's flags, "silent"
     takes: int = 1  # the most takes sampled for one of its chunks: 1 + the retries it used
 
+    @property
+    def problems(self) -> list[str]:
+        """Everything found wrong, as manifests record it: "length_guard", then `flags`."""
+        return (["length_guard"] if self.length_guard_hit else []) + list(self.flags)
+
 
 @dataclass
 class Voice:

@@ -57,9 +57,8 @@ def _synthesize(tts: Synthesizer, chunks: list[Chunk], retries: int) -> list[Ren
     """`chunks` as one batch, their flagged takes sampled again up to `retries` times."""
     out = []
     for audio in tts.synthesize_batch([c.text for c in chunks], [c.seed for c in chunks], retries):
-        flag = ",".join((["length_guard"] if audio.length_guard_hit else []) + list(audio.flags))
         words = [[w.text, round(w.start, 3), round(w.end, 3)] for w in audio.words]
-        out.append(Rendered(np.asarray(audio.samples, np.float32), flag, audio.takes, words))
+        out.append(Rendered(np.asarray(audio.samples, np.float32), ",".join(audio.problems), audio.takes, words))
     return out
 
 

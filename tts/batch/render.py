@@ -149,8 +149,7 @@ def _render(tts, batch: list[Item], voices: Voices, job: Job, record: Path) -> f
             name = f"{item.id}.{job.fmt}"
             save_audio(job.out_dir / name, audio.samples, audio.sample_rate)
             duration = len(audio.samples) / audio.sample_rate
-            flags = (["length_guard"] if audio.length_guard_hit else []) + list(audio.flags)
-            rows[item.id] = {"file": name, "duration": round(duration, 3), "flags": flags}
+            rows[item.id] = {"file": name, "duration": round(duration, 3), "flags": audio.problems}
             seconds += duration
     atomic_write(record, lambda tmp: Path(tmp).write_text(json.dumps(rows)))
     return seconds
