@@ -108,6 +108,8 @@ def test_eval_command_scores_the_ground_truth(unseen, tmp_path, capsys):
             "30",
             "--asr",
             "pocketsphinx",
+            "--threads",
+            "1",
         ]
     )
     out = capsys.readouterr().out

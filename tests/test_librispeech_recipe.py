@@ -148,3 +148,41 @@ def test_resynthesis_writes_the_codecs_reconstruction_of_each_target(recipe_run,
         with torch.inference_mode():  # the same weights as the checkpoint's vae/, level aside
             ref = vae.decode(vae.encode(torch.from_numpy(x)[None]))[0, : len(x)].numpy()
         assert np.corrcoef(y, ref)[0, 1] > 0.99
+
+
+def test_scored_training_scores_each_mark_and_a_rerun_only_fills_what_is_missing(recipe_run, tmp_path):
+    """recipes/synthetic/scored_lm.sh (the campaign's LatentLM step) on the recipe's latents."""
+    tmp, done = recipe_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "lm"
+    cmd = ["bash", str(RECIPE.parent / "synthetic" / "scored_lm.sh"), "--out", str(out), "--vae", str(tmp / "vae"),
+           "--data", str(tmp / "latents" / "train"), "--init", str(tmp / "exp"), "--steps", "4",
+           "--eval-manifest", str(tmp / "manifests" / "cuts_test-unseen.jsonl.gz"), "--eval-every", "2",
+           "--eval-limit", "1", "--eval-args", "--min-seconds 0 --max-seconds 30", "--asr", "pocketsphinx",
+           "--train-args", "--preset tiny --batch-size 4 --save-every 100 --no-tensorboard --threads 1"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(RECIPE.parent.parent)}
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+
+    def scores(step: int) -> Path:
+        return out / "eval" / f"step-{step}" / "scores_pocketsphinx_resemblyzer.csv"
+
+    first = run()
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert json.loads((out / "config.json").read_text())["training"]["steps"] == 4
+    for step in (2, 4):  # each mark scored: one setting-A item of the model as it was at that step
+        with open(scores(step)) as f:
+            rows = list(csv.DictReader(f))
+        assert [(r["setting"], r["system"]) for r in rows] == [("A", "LatentLM")]
+    assert first.stdout.count("| A: reference utterance as prompt | LatentLM | 1 |") == 2
+
+    scores(4).unlink()  # as if killed while scoring: the rerun scores step 4 again and trains no further
+    state = (out / "train_state.pt").stat().st_mtime_ns
+    again = run()
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert scores(4).is_file() and again.stdout.count("| LatentLM | 1 |") == 1
+    assert (out / "train_state.pt").stat().st_mtime_ns == state
+
+    bad = subprocess.run(cmd[:2] + ["--out", str(out)], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and bad.stderr.strip() == "scored_lm.sh: --vae is required"

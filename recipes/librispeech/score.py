@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tts.cli.options import add_threads_option
 from tts.eval import ASR_BACKENDS, SIM_BACKENDS
 
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--system", default="LatentLM", help="name of the system's rows")
     p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
     p.add_argument("--no-ground-truth", dest="ground_truth", action="store_false")
+    add_threads_option(p)
     args = p.parse_args(argv)
     from tts.eval.protocol import read_lists
     from tts.eval.score import Scorer, evaluate, write_csv
@@ -35,7 +37,11 @@ def main(argv: list[str] | None = None) -> None:
             f"A.limit{args.limit}.jsonl ...); run stage 3 with the same --limit first."
         )
     table, scores = evaluate(
-        Scorer(args.asr, args.sim), lists, {s: args.eval_dir / s for s in lists}, args.system, args.ground_truth
+        Scorer(args.asr, args.sim, args.threads),
+        lists,
+        {s: args.eval_dir / s for s in lists},
+        args.system,
+        args.ground_truth,
     )
     tag = f"{args.asr}_{args.sim}"
     (args.eval_dir / f"results_{tag}.md").write_text(table + "\n")

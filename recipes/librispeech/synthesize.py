@@ -28,6 +28,7 @@ import soundfile as sf
 from latentlm_common.audio import save_audio
 from latentlm_common.jobs import Group, join_group, leave_group
 from tts.batch.manifest import item_seed
+from tts.cli.options import add_retries_option, add_threads_option
 from tts.eval.protocol import Clip, TestItem, load_or_build_lists
 
 
@@ -57,15 +58,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--steps", type=int, default=None, help="diffusion steps (default: the API's)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--retries",
-        type=int,
-        default=0,
-        help="sample flagged outputs again, up to N times, keeping the best (`say` uses 2; default 0: the raw model)",
-    )
+    add_retries_option(p, default=0)  # 0: the raw model
     p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
     p.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun: each process's own GPU)")
     p.add_argument("--batch-size", type=int, default=8, help="items synthesised together")
+    add_threads_option(p)
     args = p.parse_args(argv)
     if args.resynthesis:
         return resynthesize(args)
@@ -77,10 +74,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def resynthesize(args: argparse.Namespace) -> None:
+    import torch
+
     from tts.api import VAE_DIR
     from tts.eval.synth import resynthesize_items
     from vae_audio.model import SigmaVAE
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     vae_dir = args.resynthesis / VAE_DIR if (args.resynthesis / VAE_DIR).is_dir() else args.resynthesis
     vae = SigmaVAE.from_pretrained(vae_dir, args.device).eval()
     for setting, items in _lists(args).items():
@@ -90,15 +91,15 @@ def resynthesize(args: argparse.Namespace) -> None:
 
 def synthesize(args: argparse.Namespace, group: Group) -> None:
     """Rank 0 builds the lists and their batch manifests; then every rank renders its share."""
-    from tts.api import TTS
     from tts.batch.render import Job, run_job
+    from tts.load import load_tts
 
     if group.main:
         for setting, items in _lists(args).items():
             write_batch_manifest(items, args.out, setting, args.seed)
     group.barrier()
     device = f"cuda:{group.local_rank}" if args.device == "cuda" and group.world > 1 else args.device
-    tts = TTS.from_pretrained(args.ckpt, device=device)
+    tts = load_tts(args.ckpt, "torch", threads=group.threads(args.threads), device=device)
     guidance_scale, steps = tts.resolve_settings(args.guidance_scale, args.steps)
     for setting in args.settings:
         job = Job(args.out / setting, batch_size=args.batch_size, retries=args.retries)

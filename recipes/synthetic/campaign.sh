@@ -27,7 +27,11 @@
 #   step 5  manifests and latents of corpus v2's train split with that σ-VAE (resumes)
 #   step 6  LatentLM, initialised from $init, in $exp/lm-v2 (resumes; TensorBoard in
 #           $exp/lm-v2/tensorboard). The latents are new, so they are normalised by their own scale
-#           and bias (--data-latent-stats), not the bundled model's.
+#           and bias (--data-latent-stats), not the bundled model's. Every $eval_every steps the
+#           run stops at a save and that checkpoint is scored on the frozen setting-A items
+#           ($eval_limit items of the 6 h build's test-unseen, fixed seeds) in $exp/lm-v2/eval/step-N
+#           (scored_lm.sh): the model card's WER curve, and the figures that decide whether it
+#           replaces the bundled model.
 set -euo pipefail
 
 corpus=data/synthetic-6h
@@ -48,6 +52,8 @@ save_every=100    # about 3 s a step on one thread: a checkpoint every ~5 minute
 threads=1
 vae_steps=10000   # about 0.6 s a step on one thread (batch 8 x 1 s): under 2 h
 bakeoff_hours=0.5,1,2  # istft led every metric but F0 at 1 h; corpus v2 waits on the rest
+eval_every=1000   # LatentLM steps between evaluations: ~50 min of training, ~4 min of evaluation
+eval_limit=40     # setting-A items, as in the model card
 
 . "$(dirname "$0")/../parse_options.sh"  # --name value for every variable above
 recipes=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,7 +87,12 @@ if [ ! -f "$data/v2/latents/train/meta.json" ]; then
         --vae "$exp/vae-winner" --out "$data/v2/latents/train"
 fi
 
-echo "campaign step 6: LatentLM in $exp/lm-v2 from $init"
-python "$recipes/librispeech/train.py" --vae "$exp/vae-winner" --data "$data/v2/latents/train" --out "$exp/lm-v2" \
-    --init "$init" --data-latent-stats --preset small --steps "$lm_steps" --batch-size "$batch_size" --lr "$lr" \
-    --warmup "$warmup" --save-every "$save_every" --threads "$threads"
+echo "campaign step 6: LatentLM in $exp/lm-v2 from $init, scored every $eval_every steps"
+eval_manifest=$data/manifests/cuts_test-unseen.jsonl.gz  # the frozen items: the 6 h build's test-unseen
+if [ ! -f "$eval_manifest" ]; then
+    python "$recipes/librispeech/prepare.py" --corpus "$corpus" --out "$data/manifests" --parts test-unseen
+fi
+bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2" --vae "$exp/vae-winner" --data "$data/v2/latents/train" \
+    --init "$init" --steps "$lm_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
+    --eval-limit "$eval_limit" --train-args "--data-latent-stats --preset small --batch-size $batch_size --lr $lr \
+    --warmup $warmup --save-every $save_every --threads $threads"

@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
     book, voice = Path(args.book), Path(args.voice)
     if not voice.is_file():
         raise InputError(f"{voice}: no such voice prompt file.")
-    if args.batch_size < 1 or (args.threads is not None and args.threads < 1):
-        raise InputError("--batch-size and --threads must be at least 1.")
+    if args.batch_size < 1:
+        raise InputError("--batch-size must be at least 1.")
     check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
     check_speed(args.speed)
     check_retries(args.retries)

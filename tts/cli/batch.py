@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{manifest}: no such manifest file.")
     if (out_dir / OUTPUT_MANIFEST).resolve() == manifest.resolve():
         raise InputError(f"{manifest}: the output manifest would overwrite it; choose another --out-dir.")
-    if args.batch_size < 1 or (args.threads is not None and args.threads < 1):
-        raise InputError("--batch-size and --threads must be at least 1.")
+    if args.batch_size < 1:
+        raise InputError("--batch-size must be at least 1.")
     check_retries(args.retries)
     check_settings(args.guidance_scale, args.steps)  # before the model loads
     check_speed(args.speed)

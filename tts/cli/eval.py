@@ -23,7 +23,7 @@ SIM_NAMES = ("resemblyzer", "wavlm", "ecapa")  # parser does not import the eval
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_retries_option
+    from tts.cli.options import add_retries_option, add_threads_option
     from tts.load import ENGINES
 
     p = subparsers.add_parser(
@@ -49,6 +49,7 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     add_retries_option(p, default=0)
+    add_threads_option(p)
     p.add_argument("--no-ground-truth", dest="ground_truth", action="store_false")
     p.set_defaults(func=run)
 
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         )
     dirs = synthesize(args, lists) if system is not None else None
     table, scores = evaluate(
-        Scorer(args.asr, args.sim), lists, dirs, Path(system).name if system else "", args.ground_truth
+        Scorer(args.asr, args.sim, args.threads), lists, dirs, Path(system).name if system else "", args.ground_truth
     )
     tag = f"{args.asr}_{args.sim}"
     (args.out / f"results_{tag}.md").write_text(table + "\n")
@@ -93,7 +94,8 @@ def synthesize(args: argparse.Namespace, lists: dict) -> dict[str, Path]:
     from tts.eval.synth import synthesize_items
     from tts.load import load_tts
 
-    tts = load_tts(args.onnx, "onnx") if args.onnx else load_tts(args.ckpt, args.engine)
+    ckpt, engine = (args.onnx, "onnx") if args.onnx else (args.ckpt, args.engine)
+    tts = load_tts(ckpt, engine, threads=args.threads)
     for setting, items in lists.items():
         synthesize_items(
             tts, items, args.out / setting, args.guidance_scale, args.steps, args.seed, retries=args.retries

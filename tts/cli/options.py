@@ -31,7 +31,19 @@ def load_model(args: argparse.Namespace, threads: int | None = None, device: str
 
 def add_threads_option(p: argparse.ArgumentParser) -> None:
     """--threads of the commands that run alone or under torchrun (`latentlm_common.jobs.Group.threads`)."""
-    p.add_argument("--threads", type=int, help="threads per process (default: this machine's cores / its processes)")
+    p.add_argument(
+        "--threads",
+        type=_at_least_one,
+        metavar="N",
+        help="threads per process (default: this machine's cores / its processes); on a machine whose "
+        "other cores are busy, 1 avoids waiting on them",
+    )
+
+
+def _at_least_one(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
+    return int(value)
 
 
 def add_lexicon_option(p: argparse.ArgumentParser) -> None:

@@ -45,7 +45,13 @@ class Score:
 class Scorer:
     """An ASR backend and a speaker encoder; prompt embeddings are computed once per prompt clip."""
 
-    def __init__(self, asr: str = "moonshine", sim: str = "resemblyzer", **sim_kwargs):
+    def __init__(self, asr: str = "moonshine", sim: str = "resemblyzer", threads: int | None = None, **sim_kwargs):
+        """`threads`: PyTorch's threads, which the speaker encoders (and HuBERT) run on (default:
+        PyTorch's own, one per core)."""
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
         self.asr = open_asr(asr)
         self.encoder = load_speaker_encoder(sim, **sim_kwargs)
         self.asr_name, self.sim_name = asr, sim
