@@ -20,7 +20,13 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_model_options, add_retries_option, add_synthesis_options, add_threads_option
+    from tts.cli.options import (
+        add_batch_size_option,
+        add_model_options,
+        add_retries_option,
+        add_synthesis_options,
+        add_threads_option,
+    )
 
     p = subparsers.add_parser(
         "audiobook",
@@ -33,7 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--voice-text", help="transcript of the voice prompt (continuation mode)")
     p.add_argument("--out-dir", help="output directory (default: BOOK's name without suffix, beside it)")
     p.add_argument("--format", choices=["wav", "flac"], default="wav", help="chapter audio format (default wav)")
-    p.add_argument("--batch-size", type=int, default=8, help="sentences synthesised together (default 8)")
+    add_batch_size_option(p, "sentences")
     p.add_argument("--joined", action="store_true", help="also write the whole book as one file (book.wav/.flac)")
     add_synthesis_options(p)
     add_retries_option(p)
@@ -81,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
     book, voice = Path(args.book), Path(args.voice)
     if not voice.is_file():
         raise InputError(f"{voice}: no such voice prompt file.")
-    if args.batch_size < 1:
-        raise InputError("--batch-size must be at least 1.")
     check_settings(args.guidance_scale, args.steps)  # before the model loads and the book is planned
     check_speed(args.speed)
     check_retries(args.retries)

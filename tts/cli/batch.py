@@ -19,7 +19,13 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_model_options, add_retries_option, add_synthesis_options, add_threads_option
+    from tts.cli.options import (
+        add_batch_size_option,
+        add_model_options,
+        add_retries_option,
+        add_synthesis_options,
+        add_threads_option,
+    )
 
     p = subparsers.add_parser(
         "batch",
@@ -30,7 +36,7 @@ def register(subparsers) -> None:
     p.add_argument("manifest", metavar="MANIFEST", help="JSON Lines: one {id, text, voice, ...} object per line")
     p.add_argument("--out-dir", required=True, help="output directory (audio files, manifest.jsonl)")
     p.add_argument("--format", choices=["wav", "flac"], default="wav", help="audio format (default wav)")
-    p.add_argument("--batch-size", type=int, default=8, help="items synthesised together (default 8)")
+    add_batch_size_option(p)
     add_synthesis_options(p)
     add_retries_option(p)
     add_threads_option(p)
@@ -51,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{manifest}: no such manifest file.")
     if (out_dir / OUTPUT_MANIFEST).resolve() == manifest.resolve():
         raise InputError(f"{manifest}: the output manifest would overwrite it; choose another --out-dir.")
-    if args.batch_size < 1:
-        raise InputError("--batch-size must be at least 1.")
     check_retries(args.retries)
     check_settings(args.guidance_scale, args.steps)  # before the model loads
     check_speed(args.speed)

@@ -8,9 +8,9 @@ The manifest is a Lhotse cuts manifest with transcripts (e.g. `recipes/librispee
 on a LibriSpeech-layout folder). Utterances of --min-seconds..--max-seconds are kept; setting A
 prompts each with the speaker's previous utterance, setting B continues its first
 --prefix-seconds (cut at a word boundary). Writes OUT/<setting>.jsonl (test lists;
-<setting>.limitN.jsonl with --limit N),
-OUT/<setting>/*.wav (synthesised; kept on a rerun), OUT/results_<asr>_<sim>.md and
-OUT/scores_<asr>_<sim>.csv, and prints the table.
+<setting>.limitN.jsonl with --limit N), OUT/<setting>/*.wav (synthesised by the batch job, as the
+LibriSpeech recipe's stage 3 does: tts/eval/synth.py; a rerun keeps the finished batches),
+OUT/results_<asr>_<sim>.md and OUT/scores_<asr>_<sim>.csv, and prints the table.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ SIM_NAMES = ("resemblyzer", "wavlm", "ecapa")  # parser does not import the eval
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_retries_option, add_threads_option
+    from tts.cli.options import add_batch_size_option, add_retries_option, add_threads_option
     from tts.load import ENGINES
 
     p = subparsers.add_parser(
@@ -47,7 +47,8 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, default=None, help="N items of each setting, spread over the speakers")
     p.add_argument("--guidance-scale", "--cfg-scale", dest="guidance_scale", type=float, default=None)
     p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="added to each item's own seed (a hash of its id)")
+    add_batch_size_option(p)
     add_retries_option(p, default=0)
     add_threads_option(p)
     p.add_argument("--no-ground-truth", dest="ground_truth", action="store_false")
@@ -91,13 +92,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def synthesize(args: argparse.Namespace, lists: dict) -> dict[str, Path]:
-    from tts.eval.synth import synthesize_items
+    from tts.eval.synth import synthesize_lists
     from tts.load import load_tts
 
     ckpt, engine = (args.onnx, "onnx") if args.onnx else (args.ckpt, args.engine)
     tts = load_tts(ckpt, engine, threads=args.threads)
-    for setting, items in lists.items():
-        synthesize_items(
-            tts, items, args.out / setting, args.guidance_scale, args.steps, args.seed, retries=args.retries
-        )
+    synthesize_lists(
+        tts,
+        lists,
+        args.out,
+        args.guidance_scale,
+        args.steps,
+        args.seed,
+        retries=args.retries,
+        batch_size=args.batch_size,
+    )
     return {s: args.out / s for s in lists}

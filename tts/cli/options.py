@@ -40,6 +40,13 @@ def add_threads_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_batch_size_option(p: argparse.ArgumentParser, what: str = "items") -> None:
+    """--batch-size of the commands that synthesise many texts (`tts.batch`)."""
+    p.add_argument(
+        "--batch-size", type=_at_least_one, default=8, metavar="N", help=f"{what} synthesised together (default 8)"
+    )
+
+
 def _at_least_one(value: str) -> int:
     if not value.strip().isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
