@@ -174,14 +174,14 @@ def test_scored_training_scores_each_mark_and_a_rerun_only_fills_what_is_missing
     for step in (2, 4):  # each mark scored: one setting-A item of the model as it was at that step
         with open(scores(step)) as f:
             rows = list(csv.DictReader(f))
-        assert [(r["setting"], r["system"]) for r in rows] == [("A", "LatentLM")]
-    assert first.stdout.count("| A: reference utterance as prompt | LatentLM | 1 |") == 2
+        assert [(r["setting"], r["system"]) for r in rows] == [("A", "lm")]  # the system is named after --out
+    assert first.stdout.count("| A: reference utterance as prompt | lm | 1 |") == 2
 
     scores(4).unlink()  # as if killed while scoring: the rerun scores step 4 again and trains no further
     state = (out / "train_state.pt").stat().st_mtime_ns
     again = run()
     assert again.returncode == 0, again.stderr[-3000:]
-    assert scores(4).is_file() and again.stdout.count("| LatentLM | 1 |") == 1
+    assert scores(4).is_file() and again.stdout.count("| lm | 1 |") == 1
     assert (out / "train_state.pt").stat().st_mtime_ns == state
 
     bad = subprocess.run(cmd[:2] + ["--out", str(out)], capture_output=True, text=True, env=env)

@@ -22,7 +22,7 @@ steps=100000            # the schedule's length (--steps of tts.train)
 eval_manifest=
 eval_every=1000
 eval_limit=40
-eval_args=              # more options of synthesize.py, e.g. "--min-seconds 0"
+eval_args=              # more options of `latentlm-tts eval`, e.g. "--min-seconds 0"
 asr=moonshine
 train_args=             # more options of tts.train, e.g. "--preset small --lr 3e-4 --threads 1"
 
@@ -39,10 +39,8 @@ trained_steps() {  # the step of the latest save in $out (0 before the first)
 
 evaluate() {  # $out as it is now, into $out/eval/step-$1
     # shellcheck disable=SC2086  # $eval_args: several options
-    python "$librispeech/synthesize.py" --ckpt "$out" --manifest "$eval_manifest" --out "$out/eval/step-$1" \
-        --settings A --limit "$eval_limit" --threads 1 $eval_args \
-        && python "$librispeech/score.py" --eval-dir "$out/eval/step-$1" --limit "$eval_limit" --asr "$asr" \
-            --no-ground-truth --threads 1
+    python -m tts.cli.main eval --ckpt "$out" --engine torch --manifest "$eval_manifest" --out "$out/eval/step-$1" \
+        --settings A --limit "$eval_limit" --asr "$asr" --no-ground-truth --threads 1 $eval_args
 }
 
 while :; do
