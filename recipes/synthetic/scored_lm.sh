@@ -6,8 +6,8 @@
 # replaces the bundled model.
 #
 #   bash recipes/synthetic/scored_lm.sh --out exp/campaign/lm-v2 --vae VAE --data LATENTS \
-#       --eval-manifest cuts_test-unseen.jsonl.gz [--init CKPT] [--eval-every 1000] [--eval-limit 40] \
-#       [--train-args "--preset small --steps 100000 ..."]
+#       --eval-manifest cuts_test-unseen.jsonl.gz [--init CKPT] [--steps 100000] [--eval-every 1000] \
+#       [--eval-limit 40] [--train-args "--preset small --lr 3e-4 ..."]
 #
 # Rerun the same command after any interruption: training resumes from its latest save, and a
 # checkpoint whose scores are missing is scored first (what it already synthesised is kept). An
