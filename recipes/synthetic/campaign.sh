@@ -24,6 +24,8 @@
 #           bundled σ-VAE on every metric, vae_audio/README.md) trained on in $exp/vae-winner on
 #           corpus v2's train split: $vae_steps steps, the bake-off's batch and crops, reconstruction
 #           losses only (resumes). It is the next bundled model's σ-VAE (issue: codec bake-off).
+#           Then its resynthesis of the frozen setting-A items is scored once (the codec's ceiling,
+#           $exp/vae-winner/eval), before hours of LatentLM training depend on it.
 #   step 5  manifests and latents of corpus v2's train split with that σ-VAE (resumes)
 #   step 6  LatentLM, initialised from $init, in $exp/lm-v2 (resumes; TensorBoard in
 #           $exp/lm-v2/tensorboard). The latents are new, so they are normalised by their own scale
@@ -75,10 +77,22 @@ if [ ! -f "$v2_corpus/DATA.md" ]; then
         --seed 0 --jobs 1 --idle-jobs "$idle_jobs" --no-similarity
 fi
 
+eval_manifest=$data/manifests/cuts_test-unseen.jsonl.gz  # the frozen items: the 6 h build's test-unseen
+if [ ! -f "$eval_manifest" ]; then
+    python "$recipes/librispeech/prepare.py" --corpus "$corpus" --out "$data/manifests" --parts test-unseen
+fi
+
 echo "campaign step 4: σ-VAE in $exp/vae-winner on $v2_corpus/train, from $exp/bakeoff/istft"
 python -m vae_audio.train --data "$v2_corpus/train" --out "$exp/vae-winner" --init "$exp/bakeoff/istft" \
     --steps "$vae_steps" --lr 3e-4 --lr-decay 0.9999 --batch-size 8 --crop-seconds 1.0 --threads "$threads" \
     --num-workers 1 --save-every 500 --audio-every 0 --set 'loss={"warmup_steps": 1000000}'
+if ! ls "$exp/vae-winner/eval"/scores_*.csv >/dev/null 2>&1; then
+    python "$recipes/librispeech/synthesize.py" --resynthesis "$exp/vae-winner" --manifest "$eval_manifest" \
+        --out "$exp/vae-winner/eval" --settings A --limit "$eval_limit" --threads 1 \
+        && python "$recipes/librispeech/score.py" --eval-dir "$exp/vae-winner/eval" --limit "$eval_limit" \
+            --system "σ-VAE resynthesis" --no-ground-truth --threads 1 \
+        || echo "campaign: scoring the σ-VAE's resynthesis failed; the campaign goes on"
+fi
 
 echo "campaign step 5: latents of $v2_corpus/train with $exp/vae-winner"
 if [ ! -f "$data/v2/latents/train/meta.json" ]; then
@@ -88,10 +102,6 @@ if [ ! -f "$data/v2/latents/train/meta.json" ]; then
 fi
 
 echo "campaign step 6: LatentLM in $exp/lm-v2 from $init, scored every $eval_every steps"
-eval_manifest=$data/manifests/cuts_test-unseen.jsonl.gz  # the frozen items: the 6 h build's test-unseen
-if [ ! -f "$eval_manifest" ]; then
-    python "$recipes/librispeech/prepare.py" --corpus "$corpus" --out "$data/manifests" --parts test-unseen
-fi
 bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2" --vae "$exp/vae-winner" --data "$data/v2/latents/train" \
     --init "$init" --steps "$lm_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
     --eval-limit "$eval_limit" --train-args "--data-latent-stats --preset small --batch-size $batch_size --lr $lr \
