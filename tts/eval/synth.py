@@ -13,20 +13,16 @@ share.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import soundfile as sf
 from tqdm import tqdm
 
-from latentlm_common.audio import save_audio
-from latentlm_common.errors import InputError
+from latentlm_common.audio import rms_normalize, save_audio
 from latentlm_common.files import atomic_write
 from latentlm_common.jobs import ALONE, Group
 from tts.batch.manifest import item_seed
 from tts.eval.protocol import Clip, TestItem
-
-log = logging.getLogger(__name__)
 
 
 def synthesize_lists(
@@ -87,37 +83,15 @@ def resynthesize_items(vae, items: list[TestItem], out_dir: str | Path, progress
     """The codec's ceiling: out_dir/<id>.wav is the σ-VAE's reconstruction of each item's target
     (level-normalised as the TTS normalises prompts, encoded, decoded from μ). Scored like a system,
     it shows how much WER and SIM the codec alone costs."""
-    from latentlm_common.audio import rms_normalize
-
-    sr = vae.config.audio.sample_rate
-
-    def make(n: int, item: TestItem):
-        return vae.reconstruct(rms_normalize(item.target.load(sr), vae.config.audio.target_dbfs)), sr, False
-
-    return _write_items(items, out_dir, make, "resynthesize", progress)
-
-
-def _write_items(items: list[TestItem], out_dir: str | Path, make, desc: str, progress: bool) -> dict[str, int]:
-    """make(n, item) -> (samples, sample_rate, length guard hit) for each item without a wav yet."""
-    out = Path(out_dir)
+    sr, out = vae.config.audio.sample_rate, Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    counts = {"written": 0, "kept": 0, "failed": 0, "length_guard": 0}
-    for n, item in enumerate(tqdm(items, desc=desc, unit="utt", disable=not progress)):
+    counts = {"written": 0, "kept": 0}
+    for item in tqdm(items, desc="resynthesize", unit="utt", disable=not progress):
         path = out / f"{item.id}.wav"
-        if path.is_file():
+        if path.is_file():  # an interrupted run resumes
             counts["kept"] += 1
             continue
-        try:
-            samples, sample_rate, guard = make(n, item)
-        except InputError as e:  # e.g. a prompt with too little sound; the table reports it as missing
-            log.warning("%s: not synthesised: %s", item.id, e)
-            counts["failed"] += 1
-            continue
-        counts["length_guard"] += guard
-        _write_wav(path, samples, sample_rate)
+        y = vae.reconstruct(rms_normalize(item.target.load(sr), vae.config.audio.target_dbfs))
+        atomic_write(path, lambda tmp, y=y: sf.write(tmp, y, sr, format="WAV"))
         counts["written"] += 1
     return counts
-
-
-def _write_wav(path: Path, samples, sample_rate: int) -> None:
-    atomic_write(path, lambda tmp: sf.write(tmp, samples, sample_rate, format="WAV"))
