@@ -87,10 +87,10 @@ def synthesize(args: argparse.Namespace, group: Group) -> None:
     from tts.eval.synth import synthesize_lists
     from tts.load import load_tts
 
-    if group.main:
-        _lists(args)
+    lists = _lists(args) if group.main else None
     group.barrier()
-    lists = _lists(args)  # the other ranks read what rank 0 wrote
+    if lists is None:
+        lists = _lists(args)  # the other ranks read what rank 0 wrote
     device = f"cuda:{group.local_rank}" if args.device == "cuda" and group.world > 1 else args.device
     tts = load_tts(args.ckpt, "torch", threads=group.threads(args.threads), device=device)
     synthesize_lists(

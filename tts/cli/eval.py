@@ -92,11 +92,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def synthesize(args: argparse.Namespace, lists: dict) -> dict[str, Path]:
+    from tts.cli.options import load_model
     from tts.eval.synth import synthesize_lists
-    from tts.load import load_tts
 
-    ckpt, engine = (args.onnx, "onnx") if args.onnx else (args.ckpt, args.engine)
-    tts = load_tts(ckpt, engine, threads=args.threads)
+    tts = load_model(args, threads=args.threads)
     synthesize_lists(
         tts,
         lists,
