@@ -35,6 +35,7 @@ class HeadBlock(nn.Module):
 
     def __init__(self, width: int, hidden: int, eps: float):
         super().__init__()
+        self.width = width
         self.norm = RMSNorm(width, eps, affine=False)
         self.ffn = SwiGLU(width, hidden)
         self.ada = nn.Linear(width, 3 * width)
@@ -42,14 +43,14 @@ class HeadBlock(nn.Module):
         nn.init.zeros_(self.ada.bias)
 
     def forward(self, x, c):  # x, c: (N, W)
-        shift, scale, gate = self.ada(F.silu(c)).chunk(3, dim=-1)
+        shift, scale, gate = self.ada(F.silu(c)).split(self.width, dim=-1)
         return x + gate * self.ffn(modulate(self.norm(x), shift, scale))
 
 
 class DiffusionHead(nn.Module):
     def __init__(self, cfg: LMConfig):
         super().__init__()
-        w = cfg.head_dim
+        self.width = w = cfg.head_dim
         self.latent_dim, self.num_steps, self.batch_mul = cfg.latent_dim, cfg.ddpm_steps, cfg.ddpm_batch_mul
         self.x_in = nn.Linear(cfg.latent_dim, w, bias=False)
         self.cond_proj = nn.Linear(cfg.dim, w, bias=False)
@@ -79,7 +80,7 @@ class DiffusionHead(nn.Module):
         x = self.x_in(x_t)
         for block in self.blocks:
             x = block(x, c)
-        shift, scale = self.final_ada(F.silu(c)).chunk(2, dim=-1)
+        shift, scale = self.final_ada(F.silu(c)).split(self.width, dim=-1)
         return self.out(modulate(self.final_norm(x), shift, scale))  # (N, D)
 
     def loss(self, target: torch.Tensor, hidden: torch.Tensor, generator: torch.Generator | None = None):

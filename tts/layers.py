@@ -9,24 +9,29 @@ from torch import nn
 
 class RMSNorm(nn.Module):
     """`nn.RMSNorm`'s arithmetic (same `weight` name), written out because the TorchScript ONNX
-    exporter has no `aten::rms_norm` below opset 23: the model exports as written."""
+    exporter has no `aten::rms_norm` below opset 23. It is written as x / sqrt(mean(x²) + eps) * weight,
+    the form ONNX Runtime fuses into one SimplifiedLayerNormalization node; without `affine` the
+    weight is a buffer of ones outside the state dict, so that the fusion still applies."""
 
     def __init__(self, dim: int, eps: float, affine: bool = True):
         super().__init__()
         self.eps = eps
-        self.weight = nn.Parameter(torch.ones(dim)) if affine else None
+        if affine:
+            self.weight = nn.Parameter(torch.ones(dim))
+        else:
+            self.register_buffer("weight", torch.ones(dim), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
-        return y if self.weight is None else y * self.weight
+        return x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
 class SwiGLU(nn.Module):
     def __init__(self, dim: int, hidden: int):
         super().__init__()
+        self.hidden = hidden
         self.gate_up = nn.Linear(dim, 2 * hidden, bias=False)
         self.down = nn.Linear(hidden, dim, bias=False)
 
     def forward(self, x):
-        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        gate, up = self.gate_up(x).split(self.hidden, dim=-1)  # constant sizes: one ONNX Split
         return self.down(F.silu(gate) * up)

@@ -22,7 +22,7 @@ from tts.layout import Batch
 
 def rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """Rotate-half RoPE. x (B, h, L, hd); cos/sin (B, 1, L, hd/2)."""
-    x1, x2 = x.float().chunk(2, dim=-1)
+    x1, x2 = x.float().split(x.shape[-1] // 2, dim=-1)
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)
 
 

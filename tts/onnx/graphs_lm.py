@@ -42,17 +42,17 @@ def _prefill_attention(attn: Attention, x, cos, sin, mask):
 
 def _step_attention(attn: Attention, x, cos, sin, mask, past_k, past_v):
     """x (B, H); cos/sin (B, 1, hd/2); mask (B, 1, 1, C); past_k (B, hkv, hd, C); past_v (B, hkv, C, hd)
-    -> out (B, H), k (B, hkv, hd), v (B, hkv, hd). The new token attends to the valid past and itself."""
-    b = x.shape[0]
+    -> out (B, H), k (B, hkv, hd), v (B, hkv, hd). The new token attends to the valid past and itself.
+    Reshapes name every size but the batch (-1): constant shapes, no shape arithmetic in the graph."""
     n_kv, group, hd = _heads(attn)
-    q = attn.q(x).view(b, n_kv, group, hd)
-    k, v = attn.kv(x).view(b, 2, n_kv, hd).unbind(1)  # (B, hkv, hd) each
+    q = attn.q(x).view(-1, n_kv, group, hd)
+    k, v = attn.kv(x).view(-1, 2, n_kv, hd).unbind(1)  # (B, hkv, hd) each
     q, k = rope(q, cos[:, :, None], sin[:, :, None]), rope(k, cos, sin)
     past = (q @ past_k).masked_fill(~mask, float("-inf"))  # (B, hkv, g, C)
     own = (q * k[:, :, None]).sum(-1, keepdim=True)  # (B, hkv, g, 1)
     probs = torch.softmax(torch.cat([past, own], dim=-1) / math.sqrt(hd), dim=-1)
     y = probs[..., :-1] @ past_v + probs[..., -1:] * v[:, :, None]  # (B, hkv, g, hd)
-    return attn.o(y.reshape(b, -1)), k, v
+    return attn.o(y.reshape(-1, n_kv * group * hd)), k, v
 
 
 class PrefillGraph(nn.Module):
