@@ -221,7 +221,7 @@ def test_saved_checkpoint_files_are_readable_by_others(tmp_path):
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["config.json", "model.safetensors"]
 
 
-def test_int8_checkpoints_load_every_linear_within_half_a_step(tmp_path):
+def test_int8_checkpoints_load_every_linear_within_half_a_step_of_its_output_channel(tmp_path):
     model = LatentLM(preset("tiny"))
     save_checkpoint(tmp_path / "q", model, AudioConfig(), int8=True)
     stored = load_file(str(tmp_path / "q" / "model.safetensors"))
@@ -231,8 +231,8 @@ def test_int8_checkpoints_load_every_linear_within_half_a_step(tmp_path):
     assert not any(f"{n}.weight" in stored for n in linears)
     for name in linears:
         w, back = model.get_submodule(name).weight, loaded.get_submodule(name).weight
-        step = w.abs().max() / 127
-        assert back.shape == w.shape and (back - w).abs().max() <= step / 2 + 1e-6, name
+        step = w.abs().amax(dim=1, keepdim=True) / 127  # one scale per output channel (a row of w)
+        assert back.shape == w.shape and ((back - w).abs() <= step / 2 + 1e-6).all(), name
     assert stored["embed.weight"].dtype == torch.float16  # the other matrices: float16
 
 

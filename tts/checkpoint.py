@@ -71,11 +71,13 @@ def read_config(ckpt_dir: str | Path) -> dict:
 
 
 def int8_linears(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """Each nn.Linear weight as "NAME.int8" (int8, laid out (in, out)) and "NAME.scale" (float32): the
-    per-tensor symmetric quantisation that `export-onnx --int8` applies to the same matrix products,
-    computed by ONNX Runtime's own quantiser. Those graphs then find these very bytes in
-    model.safetensors and point at them (tts.onnx.storage), so the package holds one copy of the
-    matrices, a quarter of their float32 size; PyTorch loads them back as scale * int8."""
+    """Each nn.Linear weight as "NAME.int8" (int8, laid out (in, out)) and "NAME.scale" (float32, one
+    per output column): the per-channel symmetric quantisation that `export-onnx --int8` applies to
+    the same matrix products, computed by ONNX Runtime's own quantiser. Those graphs then find these
+    very bytes in model.safetensors and point at them (tts.onnx.storage), so the package holds one
+    copy of the matrices, a quarter of their float32 size; PyTorch loads them back as scale * int8.
+    (Checkpoints from before per-channel scales hold one scale per matrix; they load the same way.)"""
+    import numpy as np
     from onnx import TensorProto
     from onnxruntime.quantization.quant_utils import quantize_data
 
@@ -83,9 +85,11 @@ def int8_linears(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     for name, module in model.named_modules():
         if isinstance(module, torch.nn.Linear):
             w = module.weight.detach().cpu().float().T.contiguous().numpy()  # the graphs' MatMul layout
-            *_, scale, q = quantize_data(w, TensorProto.INT8, symmetric=True)  # older versions lead with rmin, rmax
-            out[f"{name}.weight{INT8}"] = torch.from_numpy(q.astype("int8"))
-            out[f"{name}.weight{SCALE}"] = torch.tensor(float(scale), dtype=torch.float32)
+            columns = [quantize_data(w[:, j], TensorProto.INT8, symmetric=True)[-2:] for j in range(w.shape[1])]
+            out[f"{name}.weight{INT8}"] = torch.from_numpy(np.stack([q for _, q in columns], 1).astype("int8"))
+            out[f"{name}.weight{SCALE}"] = torch.tensor(
+                np.array([s for s, _ in columns]).reshape(-1), dtype=torch.float32
+            )
     return out
 
 

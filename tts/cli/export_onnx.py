@@ -3,8 +3,9 @@
 The ONNX graphs and onnx.json join the checkpoint directory (or a copy of it, with -o OUT_DIR),
 and read their weights from its safetensors files: no second copy of the model. After that,
 `latentlm-tts say --ckpt DIR ...` runs on ONNX Runtime (`--engine torch` still picks PyTorch).
-`--int8` quantises the LM and diffusion-head matrix products to int8 (dynamic quantisation, for
-CPUs; those weights go to onnx.data); `--fp16` stores float16 graphs (for GPUs).
+`--int8` quantises the LM and diffusion-head matrix products to int8 (a weight scale per output
+channel, activations quantised per call: dynamic quantisation, for CPUs; those weights go to
+onnx.data unless the checkpoint already stores them, as packaged ones do); `--fp16` stores float16 graphs (for GPUs).
 """
 
 from __future__ import annotations
