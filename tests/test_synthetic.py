@@ -263,3 +263,24 @@ def test_reuse_copies_an_earlier_builds_audio_and_adds_the_rest(tiny_corpus, tmp
     assert len(bigger["records"]) > len(list(tiny_corpus.rglob("*.flac")))
     untouched = "train/1000/10000/1000-10000-0000.flac"
     assert file_digests(tmp_path / "bigger")[untouched] == file_digests(tiny_corpus)[untouched]
+
+
+def test_a_speaker_whose_takes_keep_failing_the_check_stops_at_the_rejection_cap(tmp_path, monkeypatch):
+    """A voice the ASR check rejects take after take stops after MAX_REJECTED rejections instead of
+    saying every candidate sentence; the takes that passed before are kept."""
+    from recipes.synthetic import build as b
+
+    speaker = plan_speakers([ESPEAK_US, *CATALOG[:2]], 3, seed=0, n_unseen_bases=0)[0]
+    said = []
+
+    def fake_utterance(spk, text, *args):
+        said.append(text)
+        return np.zeros(3 * 24000, np.float32)
+
+    monkeypatch.setattr(b, "make_utterance", fake_utterance)
+    monkeypatch.setattr(b, "transcriber", lambda: lambda x, sr: "one" if len(said) <= 2 else "something else")
+    monkeypatch.setattr(b, "MAX_REJECTED", 5)
+    cfg = b.BuildConfig(out=tmp_path, n_dev=0, n_test=0)
+    records, rejected = b.speak_speaker(b.SpeakerJob(speaker, ["one"] * 40, 60.0, cfg))
+    assert len(records) == 2 and len(rejected) == 5 and len(said) == 7  # not all 40 candidates
+    assert all(r["reason"] == "wer" for r in rejected)
