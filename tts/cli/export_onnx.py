@@ -5,7 +5,8 @@ and read their weights from its safetensors files: no second copy of the model. 
 `latentlm-tts say --ckpt DIR ...` runs on ONNX Runtime (`--engine torch` still picks PyTorch).
 `--int8` quantises the LM and diffusion-head matrix products to int8 (a weight scale per output
 channel, activations quantised per call: dynamic quantisation, for CPUs; those weights go to
-onnx.data unless the checkpoint already stores them, as packaged ones do); `--fp16` stores float16 graphs (for GPUs).
+onnx.data unless the checkpoint already stores them, as packaged ones do); `--fp16` stores
+float16 graphs (for GPUs).
 """
 
 from __future__ import annotations
