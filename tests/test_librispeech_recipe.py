@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -176,13 +177,19 @@ def test_scored_training_scores_each_mark_and_a_rerun_only_fills_what_is_missing
             rows = list(csv.DictReader(f))
         assert [(r["setting"], r["system"]) for r in rows] == [("A", "lm")]  # the system is named after --out
     assert first.stdout.count("| A: reference utterance as prompt | lm | 1 |") == 2
+    assert not list((out / "eval").glob("step-*/lm"))  # each copy scored was removed
 
     scores(4).unlink()  # as if killed while scoring: the rerun scores step 4 again and trains no further
+    snapshot = out / "eval" / "step-2" / "lm"  # and a copy a killed run left unscored is scored, then removed
+    snapshot.mkdir()
+    for part in ("config.json", "model.safetensors", "vae"):
+        (shutil.copytree if part == "vae" else shutil.copy)(out / part, snapshot / part)
+    scores(2).unlink()
     state = (out / "train_state.pt").stat().st_mtime_ns
     again = run()
     assert again.returncode == 0, again.stderr[-3000:]
-    assert scores(4).is_file() and again.stdout.count("| lm | 1 |") == 1
-    assert (out / "train_state.pt").stat().st_mtime_ns == state
+    assert scores(2).is_file() and scores(4).is_file() and again.stdout.count("| lm | 1 |") == 2
+    assert not snapshot.exists() and (out / "train_state.pt").stat().st_mtime_ns == state
 
     bad = subprocess.run(cmd[:2] + ["--out", str(out)], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and bad.stderr.strip() == "scored_lm.sh: --vae is required"

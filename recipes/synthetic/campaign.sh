@@ -29,10 +29,10 @@
 #   step 5  manifests and latents of corpus v2's train split with that σ-VAE (resumes)
 #   step 6  LatentLM, initialised from $init, in $exp/lm-v2 (resumes; TensorBoard in
 #           $exp/lm-v2/tensorboard). The latents are new, so they are normalised by their own scale
-#           and bias (--data-latent-stats), not the bundled model's. Every $eval_every steps the
-#           run stops at a save and that checkpoint is scored on the frozen setting-A items
-#           ($eval_limit items of the 6 h build's test-unseen, fixed seeds) in $exp/lm-v2/eval/step-N
-#           (scored_lm.sh): the model card's WER curve, and the figures that decide whether it
+#           and bias (--data-latent-stats), not the bundled model's. Every $eval_every steps a copy
+#           of the checkpoint is scored, beside training and at the lowest CPU priority, on the frozen
+#           setting-A items ($eval_limit items of the 6 h build's test-unseen, fixed seeds) in
+#           $exp/lm-v2/eval/step-N (scored_lm.sh): the model card's WER curve, and the figures that decide whether it
 #           replaces the bundled model.
 set -euo pipefail
 
@@ -54,7 +54,7 @@ save_every=100    # about 3 s a step on one thread: a checkpoint every ~5 minute
 threads=1
 vae_steps=10000   # about 0.6 s a step on one thread (batch 8 x 1 s): under 2 h
 bakeoff_hours=0.5,1,2  # istft led every metric but F0 at 1 h; corpus v2 waits on the rest
-eval_every=1000   # LatentLM steps between evaluations: ~50 min of training, ~4 min of evaluation
+eval_every=1000   # LatentLM steps between evaluations: ~50 min of training; each evaluation ~4 min of the other core
 eval_limit=40     # setting-A items, as in the model card
 
 . "$(dirname "$0")/../parse_options.sh"  # --name value for every variable above
