@@ -32,8 +32,8 @@
 #           and bias (--data-latent-stats), not the bundled model's. Every $eval_every steps a copy
 #           of the checkpoint is scored, beside training and at the lowest CPU priority, on the frozen
 #           setting-A items ($eval_limit items of the 6 h build's test-unseen, fixed seeds) in
-#           $exp/lm-v2/eval/step-N (scored_lm.sh): the model card's WER curve, and the figures that decide whether it
-#           replaces the bundled model.
+#           $exp/lm-v2/eval/step-N (scored_lm.sh): the model card's WER curve, and the figures that
+#           decide whether it replaces the bundled model.
 set -euo pipefail
 
 corpus=data/synthetic-6h

@@ -54,14 +54,10 @@ score_snapshots() {  # every snapshot not yet scored, oldest first, one at a tim
         step=${ckpt%/*}
         step=${step##*/step-}
         # shellcheck disable=SC2086  # $eval_args: several options
-        if nice -n 19 python -m tts.cli.main eval --ckpt "$ckpt" --engine torch --manifest "$eval_manifest" \
+        nice -n 19 python -m tts.cli.main eval --ckpt "$ckpt" --engine torch --manifest "$eval_manifest" \
             --out "$out/eval/step-$step" --settings A --limit "$eval_limit" --asr "$asr" --no-ground-truth \
-            --threads 1 $eval_args; then
-            rm -rf "$ckpt"
-        else  # reported and skipped, not retried at every mark
-            rm -rf "$ckpt"
-            echo "scored_lm.sh: the evaluation of step $step failed; training goes on" >&2
-        fi
+            --threads 1 $eval_args || echo "scored_lm.sh: the evaluation of step $step failed; training goes on" >&2
+        rm -rf "$ckpt"  # scored, or failed: reported and skipped, not retried at every mark
     done
 }
 
