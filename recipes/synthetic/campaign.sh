@@ -13,8 +13,10 @@
 # when the evaluation improves (recipes/synthetic/README.md).
 #
 #   step 1  corpus  $corpus (the bundled model's 6 h build, seed 0, 120 speakers; resumes)
-#   step 2  codec bake-off (benchmarks/codec_bakeoff.py) on its train and test-unseen splits, in
-#           $exp/bakeoff, until every candidate is scored at every mark (resumes)
+#   step 2  the codec bake-off's winner (benchmarks/codec_bakeoff.py --candidates $bakeoff_candidates)
+#           on its train and test-unseen splits, in $exp/bakeoff, until it is scored at every mark
+#           (resumes). The bake-off itself is decided (vae_audio/README.md): a new machine trains
+#           only the winner, which step 4 starts from, and skips the losers' 6 CPU-hours.
 #   step 3  corpus v2  $v2_corpus (--mix v2: the real-timbre voices and the measured share of espeak
 #           voices; $v2_hours h, $v2_speakers speakers, seed 0, ASR-checked: the accented mbrola
 #           voices fail the check on a third to a half of their sentences; resumes). A second
@@ -54,6 +56,7 @@ save_every=100    # about 3 s a step on one thread: a checkpoint every ~5 minute
 threads=1
 vae_steps=10000   # about 0.6 s a step on one thread (batch 8 x 1 s): under 2 h
 bakeoff_hours=0.5,1,2  # istft led every metric but F0 at 1 h; corpus v2 waits on the rest
+bakeoff_candidates=istft  # the winner; "istft,apnet,hnm,mel-ceiling" reruns the whole bake-off
 eval_every=1000   # LatentLM steps between evaluations: ~50 min of training; each evaluation ~4 min of the other core
 eval_limit=40     # setting-A items, as in the model card
 
@@ -67,9 +70,9 @@ if [ ! -f "$corpus/DATA.md" ]; then
         --jobs 1 --no-qc --no-similarity
 fi
 
-echo "campaign step 2: codec bake-off in $exp/bakeoff"
+echo "campaign step 2: codec bake-off ($bakeoff_candidates) in $exp/bakeoff"
 python benchmarks/codec_bakeoff.py --train "$corpus/train" --eval "$corpus/test-unseen" --out "$exp/bakeoff" \
-    --hours "$bakeoff_hours" --threads "$threads"
+    --hours "$bakeoff_hours" --candidates "$bakeoff_candidates" --threads "$threads"
 
 echo "campaign step 3: corpus v2 $v2_corpus ($v2_hours h, $v2_speakers speakers)"
 if [ ! -f "$v2_corpus/DATA.md" ]; then
