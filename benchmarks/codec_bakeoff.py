@@ -20,6 +20,10 @@ resynthesis. Ceilings beside the candidates: the ground truth itself (WER, SIM),
 copy-synthesis of the same audio, and `mel-ceiling`, the same decoder trained for the same
 budget on ground-truth log-mel frames instead of 15 Hz latents (what the bottleneck costs).
 
+`--score DIR,...` trains nothing: it scores trained σ-VAE checkpoints (the bundled one,
+`tts/pretrained/default/vae`, or a decoder trained on with `vae_audio.train --freeze-encoder`) on the
+same items, beside the ceilings, and writes OUT/scored.md.
+
 The run resumes: rerun the same command and each candidate continues from its last save
 (every `--save-minutes` of wall time and at every mark). It writes OUT/results.md (the table),
 OUT/results.png (quality against CPU hours) and OUT/results.jsonl (one row per candidate and mark).
@@ -235,11 +239,11 @@ def behind(row: dict, leader: dict) -> bool:
     return row["stoi"] < leader["stoi"] - 0.03 and row["pesq"] < leader["pesq"] - 0.1
 
 
-def run(args) -> list[dict]:
+def setup(args) -> tuple[Path, Scorer, dict[str, dict]]:
+    """The run directory, the scorer of the --eval items and the ceilings' scores (cached)."""
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    names = args.candidates
     probe = SigmaVAE.from_preset(args.preset)
     sr, dbfs = probe.config.audio.sample_rate, probe.config.audio.target_dbfs
     items = eval_items(Path(args.eval), args.limit, sr, dbfs)
@@ -251,6 +255,26 @@ def run(args) -> list[dict]:
             "WORLD copy-synthesis": scorer(lambda x: world_copy_synthesis(x, sr)),
         },
     )
+    return out, scorer, ceilings
+
+
+def score_checkpoints(args) -> list[dict]:
+    """--score: each checkpoint's row on the same items, beside the ceilings; nothing trains."""
+    out, scorer, ceilings = setup(args)
+    rows = []
+    for directory in args.score:
+        model = SigmaVAE.from_pretrained(directory).eval()
+        row = {"candidate": directory, "params": sum(p.numel() for p in model.parameters())}
+        rows.append({**row, **scorer(model.reconstruct)})
+    text = table(rows, ceilings) + "\n"
+    atomic_write(out / "scored.md", lambda tmp: Path(tmp).write_text(text))
+    print(text, flush=True)
+    return rows
+
+
+def run(args) -> list[dict]:
+    out, scorer, ceilings = setup(args)
+    names = args.candidates
     rows = []
     stopped = {n: m["stopped"] for n in names if "stopped" in (m := read_meta(out / n))}
     for k, hours in enumerate(args.hours):
@@ -328,7 +352,8 @@ def table(rows: list[dict], ceilings: dict[str, dict]) -> str:
     for name, r in ceilings.items():
         lines.append("| " + " | ".join([name, "–", "–", "–"] + [cell(r, k, f) for k, _, f in COLUMNS]) + " |")
     for r in rows:
-        first = [r["candidate"], f"{r['cpu_hours']:g}", str(r["steps"]), f"{r['params'] / 1e6:.1f}"]
+        hours, steps = (f"{r['cpu_hours']:g}", str(r["steps"])) if "steps" in r else ("–", "–")  # --score: unknown
+        first = [r["candidate"], hours, steps, f"{r['params'] / 1e6:.1f}"]
         lines.append("| " + " | ".join(first + [cell(r, k, f) for k, _, f in COLUMNS]) + " |")
     return "\n".join(lines)
 
@@ -368,7 +393,7 @@ def plot(path: Path, rows: list[dict], ceilings: dict[str, dict]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--train", required=True, help="training audio: a directory or a Lhotse manifest")
+    p.add_argument("--train", help="training audio: a directory or a Lhotse manifest (not with --score)")
     p.add_argument("--eval", required=True, help="held-out LibriSpeech-layout directory (test-unseen)")
     p.add_argument("--out", required=True, help="run directory (resumed when it exists)")
     p.add_argument("--hours", default="0.5,1,2,3", help="CPU-hour marks at which every candidate is scored")
@@ -382,12 +407,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wer-items", type=int, default=40, help="of those, transcribed by Moonshine (0: no WER)")
     p.add_argument("--no-sim", action="store_true", help="skip Resemblyzer similarity")
     p.add_argument("--save-minutes", type=float, default=10.0, help="wall minutes between saves while training")
+    p.add_argument(
+        "--score", default="", help="comma-separated σ-VAE checkpoint directories: score them, train nothing"
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.score = [d.strip() for d in args.score.split(",") if d.strip()]
+    if args.score:
+        return score_checkpoints(args)
+    if not args.train:
+        parser.error("--train is required (or --score to score checkpoints without training)")
     args.hours = sorted(float(h) for h in args.hours.split(","))
     args.candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
     unknown = [c for c in args.candidates if c not in CANDIDATES]

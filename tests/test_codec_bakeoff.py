@@ -44,6 +44,17 @@ def test_candidates_train_to_each_mark_and_a_rerun_resumes(bakeoff, tiny_corpus,
     torch.set_num_threads(threads)
     assert [r["steps"] for r in again] == [r["steps"] for r in rows]
 
+    # --score: a saved checkpoint scored on the same items, nothing trained: the last mark's figures
+    common = argv[argv.index("--eval") : argv.index("--hours")] + ["--limit", "2", "--wer-items", "0", "--no-sim"]
+    (scored,) = bakeoff.main(common + ["--score", str(tmp_path / "run" / "istft")])
+    torch.set_num_threads(threads)
+    assert scored["stoi"] == pytest.approx(rows[2]["stoi"], abs=1e-6) and scored["mel"] == pytest.approx(rows[2]["mel"])
+    assert str(tmp_path / "run" / "istft") in (tmp_path / "run" / "scored.md").read_text()
+    meta = json.loads((tmp_path / "run" / "istft" / "bakeoff.json").read_text())
+    assert meta["step"] == rows[2]["steps"]  # scoring trained nothing
+    with pytest.raises(SystemExit):  # neither --train nor --score
+        bakeoff.main(common)
+
 
 def test_behind_needs_both_metrics_clearly_worse(bakeoff):
     leader = {"stoi": 0.85, "pesq": 1.6}
