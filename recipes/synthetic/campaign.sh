@@ -4,10 +4,12 @@
 #
 #   nohup bash recipes/synthetic/campaign.sh > exp/campaign.log 2>&1 &
 #
-# The order is the campaign's: first the codec bake-off (the codec is the largest loss today), then
-# corpus v2 (more real voice timbres, 12 h), the bake-off's winner trained on it, then the LatentLM
-# on its latents. On a new machine (no data/,
-# no exp/) it rebuilds the 6 h corpus from the same seed; the LatentLM continues from the bundled
+# The order is the campaign's. The codec is the largest loss today, so the bake-off's winner comes
+# first. The LatentLM then trains on that codec's latents of the 6 h build at once, while corpus v2
+# is spoken on the cycles training leaves idle: a model that can replace the bundled one comes
+# about 10 CPU-hours after a new machine starts, not after corpus v2's 12 more. Then corpus v2,
+# the σ-VAE trained on in it, and the LatentLM continued on its latents. On a new machine (no data/,
+# no exp/) it rebuilds the 6 h corpus from the same seed; the LatentLM starts from the bundled
 # weights (--init). Every step resumes from its own latest save (at most 10 minutes apart).
 # Nothing here replaces tts/pretrained/default: a new bundled model is packaged by hand, and only
 # when the evaluation improves (recipes/synthetic/README.md).
@@ -16,26 +18,30 @@
 #   step 2  the codec bake-off's winner (benchmarks/codec_bakeoff.py --candidates $bakeoff_candidates)
 #           on its train and test-unseen splits, in $exp/bakeoff, until it is scored at every mark
 #           (resumes). The bake-off itself is decided (vae_audio/README.md): a new machine trains
-#           only the winner, which step 4 starts from, and skips the losers' 6 CPU-hours.
-#   step 3  corpus v2  $v2_corpus (--mix v2: the real-timbre voices and the measured share of espeak
-#           voices; $v2_hours h, $v2_speakers speakers, seed 0, ASR-checked: the accented mbrola
-#           voices fail the check on a third to a half of their sentences; resumes). A second
-#           worker at the lowest CPU priority (--idle-jobs) speaks speakers on the other core while
-#           it is idle: other work there barely notices it.
-#   step 4  σ-VAE: the bake-off's winner (istft, encoder and decoder trained together; it beat the
-#           bundled σ-VAE on every metric, vae_audio/README.md) trained on in $exp/vae-winner on
-#           corpus v2's train split: $vae_steps steps, the bake-off's batch and crops, reconstruction
-#           losses only (resumes). It is the next bundled model's σ-VAE (issue: codec bake-off).
-#           Then its resynthesis of the frozen setting-A items is scored once (the codec's ceiling,
-#           $exp/vae-winner/eval), before hours of LatentLM training depend on it.
-#   step 5  manifests and latents of corpus v2's train split with that σ-VAE (resumes)
-#   step 6  LatentLM, initialised from $init, in $exp/lm-v2 (resumes; TensorBoard in
-#           $exp/lm-v2/tensorboard). The latents are new, so they are normalised by their own scale
-#           and bias (--data-latent-stats), not the bundled model's. Every $eval_every steps a copy
-#           of the checkpoint is scored, beside training and at the lowest CPU priority, on the frozen
-#           setting-A items ($eval_limit items of the 6 h build's test-unseen, fixed seeds) in
-#           $exp/lm-v2/eval/step-N (scored_lm.sh): the model card's WER curve, and the figures that
+#           only the winner, and skips the losers' 6 CPU-hours.
+#   step 3  corpus v2 begins in the background at the lowest CPU priority (nice 19), so it is spoken
+#           on whatever core step 4 and other work leave idle (skipped when one is already running).
+#   step 4  latents of $corpus/train with that σ-VAE, and the LatentLM on them, initialised from
+#           $init, in $exp/lm-6h for $lm_6h_steps steps (resumes; TensorBoard in
+#           $exp/lm-6h/tensorboard). The latents are new, so they are normalised by their own
+#           scale and bias (--data-latent-stats), not the bundled model's. Every $eval_every steps a
+#           copy of the checkpoint is scored, beside training and at the lowest CPU priority, on the
+#           frozen setting-A items ($eval_limit items of the 6 h build's test-unseen, fixed seeds) in
+#           $exp/lm-6h/eval/step-N (scored_lm.sh): the model card's WER curve, and the figures that
 #           decide whether it replaces the bundled model.
+#   step 5  corpus v2  $v2_corpus in the foreground (--mix v2: the real-timbre voices and the
+#           measured share of espeak voices; $v2_hours h, $v2_speakers speakers, seed 0,
+#           ASR-checked: the accented mbrola voices fail the check on a third to a half of their
+#           sentences; resumes where step 3's background build stopped). A second worker at the
+#           lowest CPU priority (--idle-jobs) speaks speakers on the other core while it is idle.
+#   step 6  σ-VAE: the winner trained on in $exp/vae-winner on corpus v2's train split: $vae_steps
+#           steps, the bake-off's batch and crops, reconstruction losses only (resumes). It is the
+#           next bundled model's σ-VAE (issue: codec bake-off). Then its resynthesis of the frozen
+#           setting-A items is scored once (the codec's ceiling, $exp/vae-winner/eval), before hours
+#           of LatentLM training depend on it.
+#   step 7  manifests and latents of corpus v2's train split with that σ-VAE (resumes)
+#   step 8  LatentLM continued from step 4's in $exp/lm-v2 on those latents (--data-latent-stats
+#           again: the σ-VAE moved), scored the same way in $exp/lm-v2/eval/step-N.
 set -euo pipefail
 
 corpus=data/synthetic-6h
@@ -48,14 +54,15 @@ idle_jobs=1      # corpus v2: workers at nice 19 on the core the campaign leaves
 data=data/campaign
 exp=exp/campaign
 init=tts/pretrained/default
-lm_steps=100000   # schedule length: the campaign is meant to run for days
+lm_6h_steps=8000  # step 4: about 7 h at ~3 s a step, a cosine schedule that ends annealed
+lm_steps=100000   # step 8: schedule length: the campaign is meant to run for days
 lr=3e-4
 warmup=50
 batch_size=16
 save_every=100    # about 3 s a step on one thread: a checkpoint every ~5 minutes
 threads=1
 vae_steps=10000   # about 0.6 s a step on one thread (batch 8 x 1 s): under 2 h
-bakeoff_hours=0.5,1,2  # istft led every metric but F0 at 1 h; corpus v2 waits on the rest
+bakeoff_hours=0.5,1,2  # the bake-off's marks; istft led every metric but F0 at each
 bakeoff_candidates=istft  # the winner; "istft,apnet,hnm,mel-ceiling" reruns the whole bake-off
 eval_every=1000   # LatentLM steps between evaluations: ~50 min of training; each evaluation ~4 min of the other core
 eval_limit=40     # setting-A items, as in the model card
@@ -74,18 +81,37 @@ echo "campaign step 2: codec bake-off ($bakeoff_candidates) in $exp/bakeoff"
 python benchmarks/codec_bakeoff.py --train "$corpus/train" --eval "$corpus/test-unseen" --out "$exp/bakeoff" \
     --hours "$bakeoff_hours" --candidates "$bakeoff_candidates" --threads "$threads"
 
-echo "campaign step 3: corpus v2 $v2_corpus ($v2_hours h, $v2_speakers speakers)"
-if [ ! -f "$v2_corpus/DATA.md" ]; then
-    python -m recipes.synthetic.build --out "$v2_corpus" --mix v2 --hours "$v2_hours" --speakers "$v2_speakers" \
-        --seed 0 --jobs 1 --idle-jobs "$idle_jobs" --no-similarity
-fi
-
 eval_manifest=$data/manifests/cuts_test-unseen.jsonl.gz  # the frozen items: the 6 h build's test-unseen
 if [ ! -f "$eval_manifest" ]; then
     python "$recipes/librispeech/prepare.py" --corpus "$corpus" --out "$data/manifests" --parts test-unseen
 fi
+lm_args="--data-latent-stats --preset small --batch-size $batch_size --lr $lr --warmup $warmup --save-every $save_every"
+lm_args="$lm_args --threads $threads"
+v2_build=(python -m recipes.synthetic.build --out "$v2_corpus" --mix v2 --hours "$v2_hours" --speakers "$v2_speakers"
+    --seed 0 --jobs 1 --no-similarity)
 
-echo "campaign step 4: σ-VAE in $exp/vae-winner on $v2_corpus/train, from $exp/bakeoff/istft"
+echo "campaign step 3: corpus v2 $v2_corpus in the background at nice 19 (log: $exp/corpus-v2.log)"
+if [ ! -f "$v2_corpus/DATA.md" ] && ! pgrep -f "recipes.synthetic.build --out $v2_corpus " >/dev/null; then
+    nohup nice -n 19 "${v2_build[@]}" >> "$exp/corpus-v2.log" 2>&1 &
+fi
+
+echo "campaign step 4: LatentLM in $exp/lm-6h from $init on $corpus's latents, scored every $eval_every steps"
+if [ ! -f "$data/6h/latents/train/meta.json" ]; then
+    python "$recipes/librispeech/prepare.py" --corpus "$corpus" --out "$data/6h/manifests" --parts train
+    python "$recipes/librispeech/extract.py" --manifest "$data/6h/manifests/cuts_train.jsonl.gz" \
+        --vae "$exp/bakeoff/istft" --out "$data/6h/latents/train"
+fi
+bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-6h" --vae "$exp/bakeoff/istft" --data "$data/6h/latents/train" \
+    --init "$init" --steps "$lm_6h_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
+    --eval-limit "$eval_limit" --train-args "$lm_args"
+
+echo "campaign step 5: corpus v2 $v2_corpus ($v2_hours h, $v2_speakers speakers)"
+if [ ! -f "$v2_corpus/DATA.md" ]; then
+    pkill -f "recipes.synthetic.build --out $v2_corpus " && sleep 5  # step 3's; this build resumes its speakers
+    "${v2_build[@]}" --idle-jobs "$idle_jobs"
+fi
+
+echo "campaign step 6: σ-VAE in $exp/vae-winner on $v2_corpus/train, from $exp/bakeoff/istft"
 python -m vae_audio.train --data "$v2_corpus/train" --out "$exp/vae-winner" --init "$exp/bakeoff/istft" \
     --steps "$vae_steps" --lr 3e-4 --lr-decay 0.9999 --batch-size 8 --crop-seconds 1.0 --threads "$threads" \
     --num-workers 1 --save-every 500 --audio-every 0 --set 'loss={"warmup_steps": 1000000}'
@@ -97,15 +123,14 @@ if ! ls "$exp/vae-winner/eval"/scores_*.csv >/dev/null 2>&1; then
         || echo "campaign: scoring the σ-VAE's resynthesis failed; the campaign goes on"
 fi
 
-echo "campaign step 5: latents of $v2_corpus/train with $exp/vae-winner"
+echo "campaign step 7: latents of $v2_corpus/train with $exp/vae-winner"
 if [ ! -f "$data/v2/latents/train/meta.json" ]; then
     python "$recipes/librispeech/prepare.py" --corpus "$v2_corpus" --out "$data/v2/manifests"
     python "$recipes/librispeech/extract.py" --manifest "$data/v2/manifests/cuts_train.jsonl.gz" \
         --vae "$exp/vae-winner" --out "$data/v2/latents/train"
 fi
 
-echo "campaign step 6: LatentLM in $exp/lm-v2 from $init, scored every $eval_every steps"
+echo "campaign step 8: LatentLM in $exp/lm-v2 from $exp/lm-6h, scored every $eval_every steps"
 bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2" --vae "$exp/vae-winner" --data "$data/v2/latents/train" \
-    --init "$init" --steps "$lm_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
-    --eval-limit "$eval_limit" --train-args "--data-latent-stats --preset small --batch-size $batch_size --lr $lr \
-    --warmup $warmup --save-every $save_every --threads $threads"
+    --init "$exp/lm-6h" --steps "$lm_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
+    --eval-limit "$eval_limit" --train-args "$lm_args"

@@ -3,7 +3,7 @@
 # (--stop-at), copies that checkpoint to $out/eval/step-N/, and goes on training while the copy is
 # scored on setting A of a frozen test list (fixed seeds, the API's defaults, one thread, at the
 # lowest CPU priority, so on the core training leaves) into $out/eval/step-N; the copy is removed
-# once scored. The campaign's step 6 (campaign.sh); the scores are the model card's WER curve and
+# once scored. The campaign's steps 4 and 8 (campaign.sh); the scores are the model card's WER curve and
 # decide whether a checkpoint replaces the bundled model.
 #
 #   bash recipes/synthetic/scored_lm.sh --out exp/campaign/lm-v2 --vae VAE --data LATENTS \
