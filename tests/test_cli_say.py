@@ -72,6 +72,7 @@ def test_play_uses_a_player_on_path_or_says_there_is_none(ckpt, tmp_path, monkey
         (["Hi.", "-o", "x.wav", "--speed", "9"], "speed must be"),
         (["Hi.", "-o", "x.mp4"], "unsupported output format"),
         (["Hi.", "-o", "x.wav", "--engine", "onnx"], "no ONNX graphs"),
+        (["word " * 2001, "-o", "x.wav"], "at most 10,000: put it in a .txt file and run `latentlm-tts audiobook"),
     ],
 )
 def test_bad_say_requests_are_one_line_errors(ckpt, tmp_path, monkeypatch, capsys, args, message):

@@ -4,7 +4,7 @@ TEXT `-` reads standard input. `-o -` writes WAV to standard output (to pipe int
 `--play` plays the audio. `--voice` clones the voice of a clip (at least 1 s of sound; the first
 5 s are used). With `--voice-text`, its transcript, the clip instead starts the speech
 (continuation; at most 10 s). Bad input (missing or silent prompt, empty text, a broken
-checkpoint) is one line on stderr and exit status 2.
+checkpoint, text over `MAX_CHARS`: the audiobook command is for that) is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+MAX_CHARS = 10_000  # about 12 minutes of speech held in memory until the end; longer text is a book
 PLAYERS = (  # command lines that play a WAV file, tried in this order
     ("ffplay", "-nodisp", "-autoexit", "-loglevel", "error"),
     ("paplay",),
@@ -51,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
         raise InputError("text is empty")
+    if len(text) > MAX_CHARS:
+        raise InputError(
+            f"text is {len(text):,} characters; say takes at most {MAX_CHARS:,}: put it in a .txt file and run "
+            "`latentlm-tts audiobook FILE --voice VOICE` (saved as it goes, resumable, one file per chapter)"
+        )
     if args.output is None and not args.play:
         raise InputError("nowhere to put the audio: give -o FILE, -o - (standard output) or --play")
     if args.voice_text is not None and args.voice is None:
