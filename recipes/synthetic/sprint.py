@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", required=True, help="latent dataset directory (tts/data.py format)")
     p.add_argument("--out", required=True, type=Path, help="checkpoint directory")
     p.add_argument("--init", default=None, metavar="CKPT", help="start from this checkpoint's weights")
+    p.add_argument(
+        "--data-latent-stats",
+        action="store_true",
+        help="with --init: normalise the latents by the data's own scale and bias, not --init's "
+        "(latents of another σ-VAE than the one --init was trained on)",
+    )
     p.add_argument("--minutes", type=float, required=True, help="wall-clock budget of the whole command")
     p.add_argument("--preset", default="small")
     p.add_argument("--batch-size", type=int, default=64)
@@ -70,6 +76,7 @@ def sprint(args: argparse.Namespace) -> None:
         workers=args.workers,
         save_every=args.save_every,
         init=args.init,
+        data_latent_stats=args.data_latent_stats,
     )
     schedule = args.out / SCHEDULE
     if schedule.is_file():
