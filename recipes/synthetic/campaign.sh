@@ -8,7 +8,7 @@
 # first. The LatentLM then trains on that codec's latents of the 6 h build at once, while corpus v2
 # is spoken on the cycles training leaves idle: a model that can replace the bundled one comes
 # about 10 CPU-hours after a new machine starts, not after corpus v2's 12 more. Then corpus v2,
-# the σ-VAE trained on in it, and the LatentLM continued on its latents. On a new machine (no data/,
+# the σ-VAE trained further on it, and the LatentLM continued on its latents. On a new machine (no data/,
 # no exp/) it rebuilds the 6 h corpus from the same seed; the LatentLM starts from the bundled
 # weights (--init). Every step resumes from its own latest save (at most 10 minutes apart).
 # Nothing here replaces tts/pretrained/default: a new bundled model is packaged by hand, and only
