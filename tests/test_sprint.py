@@ -2,11 +2,10 @@
 
 import json
 
-from test_train_lm import make_corpus, run_config
+from test_train_lm import checkpoint_of_other_latents, make_corpus
 
 from recipes.synthetic.sprint import SCHEDULE, main
 from tts.checkpoint import load_checkpoint
-from tts.train import train
 
 
 def test_sprint_sizes_one_schedule_to_the_budget_and_a_rerun_keeps_it(tmp_path):
@@ -36,12 +35,7 @@ def test_a_given_step_time_sizes_the_schedule_without_timing(tmp_path):
 
 def test_data_latent_stats_normalises_by_the_data_not_the_init(tmp_path):
     """Latents of another σ-VAE than --init's: the sprint takes their own scale and bias."""
-    make_corpus(tmp_path / "data", n_utts=4)
-    train(run_config(tmp_path / "data", tmp_path / "base", steps=1, batch_size=3))
-    data_stats = load_checkpoint(tmp_path / "base")[0].cfg
-    config = json.loads((tmp_path / "base" / "config.json").read_text())
-    config["lm"]["latent_scale"], config["lm"]["latent_bias"] = 0.5, -0.25  # as if trained on other latents
-    (tmp_path / "base" / "config.json").write_text(json.dumps(config))
+    data_stats = checkpoint_of_other_latents(tmp_path)
     argv = ["--data", str(tmp_path / "data"), "--init", str(tmp_path / "base"), "--minutes", "0.05", "--preset",
             "tiny", "--batch-size", "3", "--warmup", "2", "--workers", "0", "--seconds-per-step", "1"]  # fmt: skip
     main([*argv, "--out", str(tmp_path / "kept")])

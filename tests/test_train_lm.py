@@ -236,16 +236,24 @@ def test_int8_checkpoints_load_every_linear_within_half_a_step_of_its_output_cha
     assert stored["embed.weight"].dtype == torch.float16  # the other matrices: float16
 
 
+def checkpoint_of_other_latents(tmp_path):
+    """A corpus in tmp_path/data and a checkpoint tmp_path/base trained on it, whose latent scale and
+    bias then read (0.5, -0.25), as if it had been trained on other latents; returns the LMConfig
+    with the data's own scale and bias."""
+    make_corpus(tmp_path / "data", n_utts=4)
+    train(run_config(tmp_path / "data", tmp_path / "base", steps=1, batch_size=3))
+    data_stats = load_checkpoint(tmp_path / "base")[0].cfg
+    config = json.loads((tmp_path / "base" / "config.json").read_text())
+    config["lm"]["latent_scale"], config["lm"]["latent_bias"] = 0.5, -0.25
+    (tmp_path / "base" / "config.json").write_text(json.dumps(config))
+    return data_stats
+
+
 def test_init_and_resume_keep_the_latent_normalisation_of_the_weights(tmp_path):
     """A warm start on other data keeps the init checkpoint's latent scale and bias (the weights were
     trained on that normalisation), and so does a resume of that run; a fresh run takes the data's,
     and so does a warm start with `data_latent_stats` (latents of another σ-VAE)."""
-    make_corpus(tmp_path / "data", n_utts=4)
-    train(run_config(tmp_path / "data", tmp_path / "base", steps=1, batch_size=3))
-    data_pair = load_checkpoint(tmp_path / "base")[0].cfg
-    config = json.loads((tmp_path / "base" / "config.json").read_text())
-    config["lm"]["latent_scale"], config["lm"]["latent_bias"] = 0.5, -0.25  # as if trained on other latents
-    (tmp_path / "base" / "config.json").write_text(json.dumps(config))
+    data_pair = checkpoint_of_other_latents(tmp_path)
     init = str(tmp_path / "base")
     train(run_config(tmp_path / "data", tmp_path / "tuned", steps=2, stop_at=1, batch_size=3, init=init))
     assert (load_checkpoint(tmp_path / "tuned")[0].cfg.latent_scale) == 0.5
