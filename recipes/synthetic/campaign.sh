@@ -7,23 +7,26 @@
 # The order is the campaign's. The codec is the largest loss today, so the bake-off's winner comes
 # first. The LatentLM then trains on that codec's latents of the 20 h build at once, while corpus v2
 # is spoken on the cycles training leaves idle: a model that can replace the bundled one comes
-# about 11 CPU-hours after a new machine starts, not after corpus v2's 12 more. Then corpus v2,
+# about 10 CPU-hours after a new machine starts, not after corpus v2's 12 more. Then corpus v2,
 # the σ-VAE trained further on it, and the LatentLM continued on its latents. On a new machine (no data/,
 # no exp/) it rebuilds the 6 h and 20 h corpora from the same seed; the LatentLM starts from the bundled
 # weights (--init). Every step resumes from its own latest save (at most 10 minutes apart).
 # Nothing here replaces tts/pretrained/default: a new bundled model is packaged by hand, and only
 # when the evaluation improves (recipes/synthetic/README.md).
 #
-#   step 1  corpora  $corpus (the bundled model's 6 h build, seed 0, 120 speakers: the bake-off's
-#           data and the frozen test items) and $lm_corpus (its $lm_hours h build: the same speakers and
-#           seed, grown from the 6 h one with --reuse, about 65 minutes more: 3.5 times the
-#           utterances for the LatentLM, which overfits the 6 h build's 4,522; both resume)
+#   step 1  corpus  $corpus (the bundled model's 6 h build, seed 0, 120 speakers: the bake-off's
+#           data and the frozen test items; resumes). Then $lm_corpus begins in the background at
+#           the lowest CPU priority (nice 19), on whatever core step 2 and other work leave idle: its
+#           $lm_hours h build, the same speakers and seed, grown from the 6 h one with --reuse (about
+#           65 minutes of a core): 3.5 times the utterances for the LatentLM, which overfits the 6 h
+#           build's 4,522.
 #   step 2  the codec bake-off's winner (benchmarks/codec_bakeoff.py --candidates $bakeoff_candidates)
 #           on its train and test-unseen splits, in $exp/bakeoff, until it is scored at every mark
 #           (resumes). The bake-off itself is decided (vae_audio/README.md): a new machine trains
 #           only the winner, and skips the losers' 6 CPU-hours.
-#   step 3  corpus v2 begins in the background at the lowest CPU priority (nice 19), so it is spoken
-#           on whatever core step 4 and other work leave idle (skipped when one is already running).
+#   step 3  waits for the $lm_hours h build (or finishes it in the foreground if it was killed); then
+#           corpus v2 begins in the background at nice 19, on whatever core step 4 and other work
+#           leave idle. A background build is not started twice: a rerun finds it running.
 #   step 4  latents of $lm_corpus/train with that σ-VAE, and the LatentLM on them, initialised
 #           from $init, in $exp/lm-20h for $lm_20h_steps steps (resumes; TensorBoard in
 #           $exp/lm-20h/tensorboard). The latents are new, so they are normalised by their own
@@ -76,15 +79,25 @@ eval_limit=40     # setting-A items, as in the model card
 recipes=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$exp"
 
-echo "campaign step 1: corpora $corpus ($hours h, $speakers speakers) and $lm_corpus ($lm_hours h)"
+building() { pgrep -f "recipes.synthetic.build --out $1 " >/dev/null; }  # a build of corpus $1 is running
+in_background() {  # corpus $1 built by the command after it, at nice 19, unless it is built or building
+    local out=$1 log=$exp/$(basename "$1").log
+    shift
+    if [ ! -f "$out/DATA.md" ] && ! building "$out"; then
+        nohup nice -n 19 "$@" >> "$log" 2>&1 &
+    fi
+}
+lm_build=(python -m recipes.synthetic.build --out "$lm_corpus" --hours "$lm_hours" --speakers "$speakers" --seed 0
+    --jobs 1 --no-qc --no-similarity --reuse "$corpus")
+v2_build=(python -m recipes.synthetic.build --out "$v2_corpus" --mix v2 --hours "$v2_hours" --speakers "$v2_speakers"
+    --seed 0 --jobs 1 --no-similarity)
+
+echo "campaign step 1: corpus $corpus ($hours h, $speakers speakers); $lm_corpus ($lm_hours h) in the background"
 if [ ! -f "$corpus/DATA.md" ]; then
     python -m recipes.synthetic.build --out "$corpus" --hours "$hours" --speakers "$speakers" --seed 0 \
         --jobs 1 --no-qc --no-similarity
 fi
-if [ ! -f "$lm_corpus/DATA.md" ]; then
-    python -m recipes.synthetic.build --out "$lm_corpus" --hours "$lm_hours" --speakers "$speakers" --seed 0 --jobs 1 \
-        --no-qc --no-similarity --reuse "$corpus"
-fi
+in_background "$lm_corpus" "${lm_build[@]}"
 
 echo "campaign step 2: codec bake-off ($bakeoff_candidates) in $exp/bakeoff"
 python benchmarks/codec_bakeoff.py --train "$corpus/train" --eval "$corpus/test-unseen" --out "$exp/bakeoff" \
@@ -96,13 +109,11 @@ if [ ! -f "$eval_manifest" ]; then
 fi
 lm_args="--data-latent-stats --preset small --batch-size $batch_size --lr $lr --warmup $warmup --save-every $save_every"
 lm_args="$lm_args --threads $threads"
-v2_build=(python -m recipes.synthetic.build --out "$v2_corpus" --mix v2 --hours "$v2_hours" --speakers "$v2_speakers"
-    --seed 0 --jobs 1 --no-similarity)
 
-echo "campaign step 3: corpus v2 $v2_corpus in the background at nice 19 (log: $exp/corpus-v2.log)"
-if [ ! -f "$v2_corpus/DATA.md" ] && ! pgrep -f "recipes.synthetic.build --out $v2_corpus " >/dev/null; then
-    nohup nice -n 19 "${v2_build[@]}" >> "$exp/corpus-v2.log" 2>&1 &
-fi
+echo "campaign step 3: $lm_corpus, then corpus v2 $v2_corpus in the background at nice 19"
+while building "$lm_corpus"; do sleep 60; done
+[ -f "$lm_corpus/DATA.md" ] || "${lm_build[@]}"  # its background build was killed: finish it here
+in_background "$v2_corpus" "${v2_build[@]}"
 
 echo "campaign step 4: LatentLM in $exp/lm-20h from $init on $lm_corpus's latents, scored every $eval_every steps"
 if [ ! -f "$data/20h/latents/train/meta.json" ]; then
@@ -116,7 +127,7 @@ bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-20h" --vae "$exp/bakeoff/i
 
 echo "campaign step 5: corpus v2 $v2_corpus ($v2_hours h, $v2_speakers speakers)"
 if [ ! -f "$v2_corpus/DATA.md" ]; then
-    pkill -f "recipes.synthetic.build --out $v2_corpus " && sleep 5  # step 3's; this build resumes its speakers
+    pkill -f "recipes.synthetic.build --out $v2_corpus " && sleep 5  # step 3's; this one resumes its speakers
     "${v2_build[@]}" --idle-jobs "$idle_jobs"
 fi
 
