@@ -263,7 +263,7 @@ def score_checkpoints(args) -> list[dict]:
     out, scorer, ceilings = setup(args)
     rows = []
     for directory in args.score:
-        model = SigmaVAE.from_pretrained(directory).eval()
+        model = SigmaVAE.from_pretrained(directory)  # in eval mode
         row = {"candidate": directory, "params": sum(p.numel() for p in model.parameters())}
         rows.append({**row, **scorer(model.reconstruct)})
     text = table(rows, ceilings) + "\n"

@@ -79,7 +79,8 @@ eval_limit=40     # setting-A items, as in the model card
 recipes=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$exp"
 
-building() { pgrep -f "recipes.synthetic.build --out $1 " >/dev/null; }  # a build of corpus $1 is running
+build_of() { echo "recipes.synthetic.build --out $1 "; }  # what a build of corpus $1 has in its command line
+building() { pgrep -f "$(build_of "$1")" >/dev/null; }
 in_background() {  # corpus $1 built by the command after it, at nice 19, unless it is built or building
     local out=$1 log=$exp/$(basename "$1").log
     shift
@@ -127,7 +128,7 @@ bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-20h" --vae "$exp/bakeoff/i
 
 echo "campaign step 5: corpus v2 $v2_corpus ($v2_hours h, $v2_speakers speakers)"
 if [ ! -f "$v2_corpus/DATA.md" ]; then
-    pkill -f "recipes.synthetic.build --out $v2_corpus " && sleep 5  # step 3's; this one resumes its speakers
+    pkill -f "$(build_of "$v2_corpus")" && sleep 5  # step 3's; this one resumes its speakers
     "${v2_build[@]}" --idle-jobs "$idle_jobs"
 fi
 
