@@ -23,11 +23,12 @@ def test_counts_must_be_whole_numbers_of_at_least_one(command, option, bad, caps
 
 
 def test_the_recipe_scripts_share_the_options(capsys):
-    from recipes.librispeech import score, synthesize
+    from recipes.librispeech import extract, score, synthesize
 
     synth = ["--ckpt", "c", "--manifest", "m", "--out", "o"]
+    extract_args = ["--manifest", "m", "--vae", "v", "--out", "o", "--threads"]
     for script, args in ((score, ["--eval-dir", "e", "--threads"]), (synthesize, [*synth, "--threads"]),
-                         (synthesize, [*synth, "--batch-size"])):  # fmt: skip
+                         (synthesize, [*synth, "--batch-size"]), (extract, extract_args)):  # fmt: skip
         with pytest.raises(SystemExit) as exit_:
             script.main([*args, "0"])
         assert exit_.value.code == 2 and "must be a whole number of at least 1" in capsys.readouterr().err

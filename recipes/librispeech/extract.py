@@ -3,7 +3,7 @@ LatentLM dataset format (tts/data.py). The latent scale/bias are not stored here
 computes them over the dataset (`tts.data.latent_stats`) into the LatentLM's config.
 
     python recipes/librispeech/extract.py --manifest data/librispeech/manifests/cuts_train.jsonl.gz \
-        --vae exp/libritts/sigma_vae --out data/librispeech/latents/train [--batch-size 16 --device cuda]
+        --vae exp/libritts/sigma_vae --out data/librispeech/latents/train [--batch-size 16 --device cuda --threads 1]
 
 Audio is read at 24 kHz (soxr) and RMS-normalised as the σ-VAE expects; cuts are encoded in
 batches of similar length (right zero-padding does not change a causal encoder's frames, and
@@ -30,6 +30,7 @@ from safetensors.numpy import load_file, save_file
 
 from latentlm_common.files import atomic_write
 from latentlm_common.jobs import join_group, leave_group, run_batches
+from tts.cli.options import add_threads_option
 from tts.data import Utterance, write_latent_dataset
 from tts.text import PhonemeTokenizer, texts_to_ids
 from vae_audio.data import AudioSource
@@ -100,9 +101,12 @@ def extract(
     shard_size: int = 512,
     device: str = "cpu",
     progress: bool = True,
+    threads: int | None = None,
 ) -> int:
-    """Run the stage; returns the number of utterances."""
+    """Run the stage; returns the number of utterances. `threads`: torch threads per process
+    (default: this machine's cores shared among its processes)."""
     group = join_group()
+    torch.set_num_threads(group.threads(threads))
     if device == "cuda" and group.world > 1:
         device = f"cuda:{group.local_rank}"
     vae = SigmaVAE.from_pretrained(vae_dir, map_location=device).eval()
@@ -143,8 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="cuts per encoder call")
     p.add_argument("--shard-size", type=int, default=512, help="cuts per resumable shard")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    add_threads_option(p)
     args = p.parse_args(argv)
-    n = extract(args.manifest, args.vae, args.out, args.batch_size, args.shard_size, args.device)
+    n = extract(args.manifest, args.vae, args.out, args.batch_size, args.shard_size, args.device, threads=args.threads)
     print(f"{n} utterances in {args.out}")
 
 

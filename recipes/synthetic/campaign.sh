@@ -120,7 +120,7 @@ echo "campaign step 4: LatentLM in $exp/lm-20h from $init on $lm_corpus's latent
 if [ ! -f "$data/20h/latents/train/meta.json" ]; then
     python "$recipes/librispeech/prepare.py" --corpus "$lm_corpus" --out "$data/20h/manifests" --parts train
     python "$recipes/librispeech/extract.py" --manifest "$data/20h/manifests/cuts_train.jsonl.gz" \
-        --vae "$exp/bakeoff/istft" --out "$data/20h/latents/train"
+        --vae "$exp/bakeoff/istft" --out "$data/20h/latents/train" --threads "$threads"
 fi
 bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-20h" --vae "$exp/bakeoff/istft" --data "$data/20h/latents/train" \
     --init "$init" --steps "$lm_20h_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
@@ -148,7 +148,7 @@ echo "campaign step 7: latents of $v2_corpus/train with $exp/vae-winner"
 if [ ! -f "$data/v2/latents/train/meta.json" ]; then
     python "$recipes/librispeech/prepare.py" --corpus "$v2_corpus" --out "$data/v2/manifests"
     python "$recipes/librispeech/extract.py" --manifest "$data/v2/manifests/cuts_train.jsonl.gz" \
-        --vae "$exp/vae-winner" --out "$data/v2/latents/train"
+        --vae "$exp/vae-winner" --out "$data/v2/latents/train" --threads "$threads"
 fi
 
 echo "campaign step 8: LatentLM in $exp/lm-v2 from $exp/lm-20h, scored every $eval_every steps"
