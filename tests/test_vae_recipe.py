@@ -100,3 +100,18 @@ def test_stage_0_reads_a_librispeech_layout_tree(tmp_path):
 def test_recipe_rejects_unknown_options():
     result = subprocess.run(["bash", str(RUN), "--no-such-option", "1"], capture_output=True, text=True)
     assert result.returncode == 2 and "unknown option --no-such-option" in result.stderr
+
+
+def test_recipe_scripts_import_their_own_checkout(tmp_path):
+    """parse_options.sh puts the checkout the script sits in first on PYTHONPATH, so a script it
+    starts by path imports that checkout's package, not the pip-installed copy."""
+    (tmp_path / "recipes" / "x").mkdir(parents=True)
+    (tmp_path / "tts").mkdir()
+    (tmp_path / "tts" / "__init__.py").write_text("print('this checkout')\n")
+    (tmp_path / "recipes" / "parse_options.sh").write_text((RUN.parents[1] / "parse_options.sh").read_text())
+    script = tmp_path / "recipes" / "x" / "run.sh"
+    script.write_text(f'a=1\n. "$(dirname "$0")/../parse_options.sh"\n"{sys.executable}" -c "import tts"\n')
+    env = {**os.environ, "PYTHONPATH": "/elsewhere"}
+    result = subprocess.run(["bash", str(script), "--a", "2"], capture_output=True, text=True, cwd="/", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "this checkout\n"

@@ -77,9 +77,6 @@ eval_limit=40     # setting-A items, as in the model card
 
 . "$(dirname "$0")/../parse_options.sh"  # --name value for every variable above
 recipes=$(cd "$(dirname "$0")/.." && pwd)
-# Every step runs this checkout's code: the scripts started by path (benchmarks/, recipes/librispeech/)
-# would otherwise import whichever copy of the package pip installed, not the one beside them.
-export PYTHONPATH="${recipes%/*}${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$exp"
 
 build_of() { echo "recipes.synthetic.build --out $1 "; }  # what a build of corpus $1 has in its command line
