@@ -75,3 +75,13 @@ def test_frontend_does_not_import_torch():
     code = "import sys, tts.text, tts.cli.text; tts.text.text_to_phonemes('hi'); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_num2words_is_imported_only_for_text_with_numbers():
+    """It loads every language it knows (40 ms of `say`'s start), so plain text does without it."""
+    code = (
+        "import sys, tts.text; tts.text.text_to_phonemes('hi there'); print('num2words' in sys.modules); "
+        "print(tts.text.normalize('1999'), 'num2words' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["False", "nineteen ninety-nine True"]

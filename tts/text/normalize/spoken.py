@@ -9,8 +9,6 @@ from __future__ import annotations
 import functools
 import re
 
-from num2words import num2words
-
 NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"  # 12 / 1,234,567 / 3.14 / .5
 DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
 ROMAN = r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
@@ -46,6 +44,14 @@ def is_plural_noun(word: str) -> bool:
     return bool(singular) and singular != word
 
 
+def _words(n: int, to: str = "cardinal") -> str:
+    """num2words' reading of `n` without the commas it puts between groups. Imported on first use:
+    num2words loads every language it knows, 40 ms of the start of `say`, for text without numbers."""
+    from num2words import num2words
+
+    return num2words(n, to=to).replace(",", "")
+
+
 def digits(text: str) -> str:
     """'4921' -> 'four nine two one' (non-digits are skipped)."""
     return " ".join(DIGIT_WORDS[int(d)] for d in text if d.isdigit())
@@ -56,7 +62,7 @@ def cardinal(number: str) -> str:
     number = number.replace(",", "")
     if (len(number) > 1 and number[0] == "0") or len(number) > 15:
         return digits(number)
-    return num2words(int(number)).replace(",", "")  # num2words puts commas between groups
+    return _words(int(number))
 
 
 def decimal(number: str) -> str:
@@ -70,12 +76,12 @@ def decimal(number: str) -> str:
 
 def year(n: int) -> str:
     """1999 -> 'nineteen ninety-nine', 2005 -> 'two thousand and five', 1066 -> 'ten sixty-six'."""
-    return num2words(n, to="year").replace(",", "")
+    return _words(n, to="year")
 
 
 def ordinal(number: str) -> str:
     """'21' -> 'twenty-first'."""
-    return num2words(int(number.replace(",", "")), to="ordinal").replace(",", "")
+    return _words(int(number.replace(",", "")), to="ordinal")
 
 
 def signed(sign: str | None, words: str) -> str:
