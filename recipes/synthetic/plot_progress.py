@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> None:
         ax.plot([q[1] for q in points], [q[k] for q in points], "o-")
         for q in points:
             ax.annotate(q[0], (q[1], q[k]), textcoords="offset points", xytext=(4, 4))
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())  # the minor labels of a short log axis overlap
+        examples = [q[1] for q in points]
+        if max(examples) > 10 * min(examples):  # within one decade a log axis shows no labels
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # the minor labels of a short log axis overlap
         ax.set_xlabel("training examples seen")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
