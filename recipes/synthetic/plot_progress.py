@@ -52,13 +52,14 @@ def main(argv: list[str] | None = None) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
 
+    examples = [q[1] for q in points]
+    log_axis = max(examples) > 10 * min(examples)  # within one decade a log axis shows no labels
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
     for ax, k, name in ((left, 2, "WER % (Moonshine)"), (right, 3, "SIM (Resemblyzer)")):
-        ax.plot([q[1] for q in points], [q[k] for q in points], "o-")
+        ax.plot(examples, [q[k] for q in points], "o-")
         for q in points:
             ax.annotate(q[0], (q[1], q[k]), textcoords="offset points", xytext=(4, 4))
-        examples = [q[1] for q in points]
-        if max(examples) > 10 * min(examples):  # within one decade a log axis shows no labels
+        if log_axis:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(NullFormatter())  # the minor labels of a short log axis overlap
         ax.set_xlabel("training examples seen")
