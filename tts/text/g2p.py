@@ -1,63 +1,109 @@
-"""Grapheme-to-phoneme conversion: espeak-ng through `phonemizer`.
+"""Grapheme-to-phoneme conversion: espeak-ng's IPA, called through ctypes.
 
 The espeak-ng library and its data come from the `espeakng-loader` wheel, so no system package
 is needed. Output is IPA with primary/secondary stress marks (ˈ ˌ), the length mark (ː) and the
-punctuation of the input kept (`phonemizer`'s default marks: ;:,.!?¡¿—…"«»“”(){}[]); words are
-separated by one space. Language-switch flags such as "(fr)" are removed, so a foreign word is
-read with English rules instead of leaking a flag into the phoneme string. IPA from the user's
-lexicon (⟦...⟧ in normalized text, `tts.text.lexicon`) bypasses espeak-ng and is spliced in as is.
+punctuation of the input kept (`tts.text.tokenizer.PUNCTUATION`); words are separated by one space. Language-switch
+flags such as "(fr)" are removed, the word itself is kept as espeak-ng reads it. IPA from the
+user's lexicon (⟦...⟧ in normalized text, `tts.text.lexicon`) bypasses espeak-ng and is spliced
+in as is.
 
-The backend is created on first use and then reused by the process (`_backend` is a cached
-factory); creating it loads the shared library, which is too slow to repeat per call.
+How a text is read: it is cut at its runs of punctuation (with the spaces around them); each
+piece between goes to espeak-ng on its own (`espeak_TextToPhonemes`, clause by clause), and the
+runs are put back between the pieces' IPA. A "." or "," between two digits is not punctuation
+("3.5" is read "three point five"). This is what the `phonemizer` package's espeak backend does
+(preserve_punctuation, with_stress, language_switch="remove-flags"), which the bundled model's
+training data was phonemized with; tests/data/g2p_reference.tsv holds its output for a few
+hundred texts and `tests/test_text_frontend.py` checks that this module still gives it.
+Hand-written rather than through `phonemizer`: importing that package (it loads joblib) took
+0.1-0.2 s of the one second `latentlm-tts say` has.
+
+espeak-ng is loaded and its voice set once per process, on first use; calls are serialised by a
+lock, since the library keeps one global state (and so one language: English, which the phoneme
+vocabulary of `tts.text.tokenizer` is made for).
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
-import logging
+import re
+import threading
 
 from tts.text.lexicon import IPA_SPAN
+from tts.text.tokenizer import PUNCTUATION
 
 LANGUAGE = "en-us"
 
-log = logging.getLogger(__name__)
+_OTHER_MARKS = re.escape("".join(m for m in PUNCTUATION if m not in ",."))
+# runs of marks with the spaces around them; "." and "," count only when not between digits
+PUNCTUATION_RUN = re.compile(rf"(\s*(?:[{_OTHER_MARKS}]|(?<![0-9])[,.]|[,.](?![0-9]))+\s*)+")
+_FLAG = re.compile(r"\(.+?\)")  # espeak-ng's language-switch flags: "(fr)", "(en)"
+
+_TEXT_UTF8 = 1  # espeakCHARS_UTF8
+_IPA_WITH_SEPARATOR = ord("_") << 8 | 0x02  # IPA, phonemes separated by "_" (removed below)
+_SYNCHRONOUS = 0x02  # AUDIO_OUTPUT_SYNCHRONOUS: no audio device is opened
+_lock = threading.Lock()
+
+
+class _Espeak:
+    """The espeak-ng shared library, initialised with the wheel's data and set to `LANGUAGE`'s voice."""
+
+    def __init__(self):
+        import espeakng_loader
+
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        if lib.espeak_Initialize(_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0) <= 0:
+            raise RuntimeError(f"espeak-ng could not start with its data at {espeakng_loader.get_data_path()}")
+        if lib.espeak_SetVoiceByName(LANGUAGE.encode()) != 0:
+            raise RuntimeError(f"espeak-ng has no voice for language {LANGUAGE!r}")
+        self.lib = lib
+
+    def ipa(self, text: str) -> str:
+        """The IPA of a text without punctuation marks: its clauses' IPA, flags and separators removed."""
+        if not text:
+            return ""
+        pointer = ctypes.pointer(ctypes.c_char_p(text.encode()))
+        clauses = []
+        while pointer.contents.value is not None:  # each call reads one clause and moves the pointer on
+            clauses.append((self.lib.espeak_TextToPhonemes(pointer, _TEXT_UTF8, _IPA_WITH_SEPARATOR) or b"").decode())
+        return " ".join(_FLAG.sub("", " ".join(clauses)).replace("_", "").split())
 
 
 @functools.cache
-def _backend(language: str = LANGUAGE):
-    """The espeak-ng backend for `language`, created once per process."""
-    import espeakng_loader
-    from phonemizer.backend import EspeakBackend
-    from phonemizer.backend.espeak.wrapper import EspeakWrapper
-
-    # phonemizer warns whenever espeak-ng joins words ("in the" -> "ɪnðə"), which is normal here
-    quiet = logging.getLogger(f"{__name__}.phonemizer")
-    quiet.setLevel(logging.ERROR)
-    EspeakWrapper.set_library(espeakng_loader.get_library_path())
-    EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
-    return EspeakBackend(
-        language,
-        preserve_punctuation=True,
-        with_stress=True,
-        language_switch="remove-flags",
-        logger=quiet,
-    )
+def _espeak() -> _Espeak:
+    """The library, loaded once per process (one voice: espeak-ng keeps a single global state)."""
+    return _Espeak()
 
 
-def phonemize(texts: list[str], language: str = LANGUAGE) -> list[str]:
-    """IPA for each text, in one call to espeak-ng (much faster than one call per text).
+def phonemize(texts: list[str]) -> list[str]:
+    """IPA for each text (see the module docstring).
 
     Texts are expected to be normalized (numbers, symbols already spelled out, see
     `tts.text.normalize`); an empty text gives an empty string. A lexicon's ⟦ipa⟧ span is kept
     as its IPA, a word of its own.
     """
-    pieces = [IPA_SPAN.split(t) for t in texts]  # odd pieces are ⟦ipa⟧ spans
-    spoken = iter(_espeak([p for ps in pieces for p in ps[::2]], language))
     out = []
-    for ps in pieces:  # a text piece keeps the spaces it had around it ("⟦ipa⟧." stays joined)
-        words = [p[1:-1] if i % 2 else _spaced(p, next(spoken)) for i, p in enumerate(ps)]
-        out.append(" ".join("".join(words).split()))
+    with _lock:
+        espeak = _espeak()
+        for text in texts:  # a text piece keeps the spaces it had around it ("⟦ipa⟧." stays joined)
+            pieces = IPA_SPAN.split(text)  # odd pieces are ⟦ipa⟧ spans
+            words = [p[1:-1] if i % 2 else _spaced(p, _read(espeak, p)) for i, p in enumerate(pieces)]
+            out.append(" ".join("".join(words).split()))
     return out
+
+
+def _read(espeak: _Espeak, text: str) -> str:
+    """`text`'s IPA with its punctuation runs kept between the pieces espeak-ng reads."""
+    text, parts, start = " ".join(text.split()), [], 0
+    for run in PUNCTUATION_RUN.finditer(text):
+        parts += [espeak.ipa(text[start : run.start()]), run.group()]
+        start = run.end()
+    parts.append(espeak.ipa(text[start:]))
+    return " ".join("".join(parts).split())
 
 
 def _spaced(text: str, phonemes: str) -> str:
@@ -66,24 +112,6 @@ def _spaced(text: str, phonemes: str) -> str:
     return (" " if text[:1].isspace() else "") + phonemes + (" " if text[-1:].isspace() else "")
 
 
-def _espeak(texts: list[str], language: str) -> list[str]:
-    """espeak-ng's IPA for each text (no lexicon spans), in one call."""
-    from phonemizer.separator import Separator
-
-    lines = [" ".join(t.split()) for t in texts]  # a newline inside a text would split it in two
-    todo = [i for i, line in enumerate(lines) if line]  # phonemizer drops empty lines, shifting the rest
-    separator = Separator(phone="", syllable="", word=" ")
-    done = (
-        _backend(language).phonemize([lines[i] for i in todo], separator=separator, strip=True, njobs=1) if todo else []
-    )
-    if len(done) != len(todo):
-        raise RuntimeError(f"espeak-ng returned {len(done)} results for {len(todo)} texts")
-    out = [""] * len(texts)
-    for i, phonemes in zip(todo, done):
-        out[i] = phonemes
-    return out
-
-
-def phonemize_one(text: str, language: str = LANGUAGE) -> str:
+def phonemize_one(text: str) -> str:
     """IPA for one text (see `phonemize`)."""
-    return phonemize([text], language)[0]
+    return phonemize([text])[0]

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 SPECIALS = ("<pad>", "<unk>", "<bos>", "<voice>", "</voice>", "<text>", "</text>", "<speech>")
 WORD_BOUNDARY = " "
-PUNCTUATION = ';:,.!?¡¿—…"«»“”(){}[]'  # phonemizer's default marks, the ones it keeps
+PUNCTUATION = ';:,.!?¡¿—…"«»“”(){}[]'  # the marks `tts.text.g2p` keeps (phonemizer's default marks)
 MARKS = "ˈˌːˑ"  # primary stress, secondary stress, long, half-long
 # combining nasal, syllabic, tie bar, dental, voiceless, no release, extra-short; then modifier letters
 DIACRITICS = "\u0303\u0329\u0361\u032a\u0325\u031a\u0306ʰʲʷˠˤⁿˡ"
