@@ -2,6 +2,9 @@
 
 import logging
 import random
+import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -115,3 +118,25 @@ def test_text_without_sentence_ends_is_cut_into_blocks_at_spaces():
     chunks = chunk_text(text, max_phonemes=50, phonemize=lambda texts: list(texts))  # length = characters
     assert " ".join(c.text for c in chunks).split() == words
     assert all(len(c.phonemes) <= 50 for c in chunks)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['He said "go," and went.', "Wait — what?!", "One, two; three: four…", "a) one b) two", 'Go."', "x\ny z"],
+)
+def test_plain_sentences_skip_pysbd_with_the_same_result(text, monkeypatch):
+    import tts.text.split as split
+
+    fast = split_sentences(text)
+    monkeypatch.setattr(split, "_ONE_SENTENCE", re.compile(r"(?!)"))  # matches nothing: pysbd for every block
+    assert fast == split_sentences(text)
+
+
+def test_a_one_sentence_text_does_not_import_pysbd():
+    """pysbd's import and run were 40 ms of `say`."""
+    code = (
+        "import sys; from tts.text import split_text; split_text('Hello there, my friend.'); "
+        "print('pysbd' in sys.modules); split_text('Dr. Who left. He came back.'); print('pysbd' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
