@@ -1,15 +1,17 @@
 """What a user waits for: `latentlm-tts say` from the shell, the first streamed chunk, and the
 real-time factor of the whole path (text -> waveform, σ-VAE decoder included), per engine.
 
-    python benchmarks/say_latency.py [--repeats 5] [--threads 1] [--retries 2] [--engines onnx onnx-uncached torch]
+    python benchmarks/say_latency.py [--repeats 5] [--threads 1] [--retries 2]
+                                     [--engines onnx onnx-uncached onnx-1thread torch]
                                      [--ckpt DIR]
 
 1. `say` wall time and peak memory: a 10-word sentence with a 3 s voice prompt, a fresh process
    per run (imports, model load, prompt encoding, synthesis, writing the file), the engines
    alternating run by run so both see the same machine load; min and median. One untimed run of
    each comes first (it builds the graph cache, as a model's first `say` on a machine does);
-   "onnx-uncached" runs ONNX Runtime without that cache. Each engine uses its own thread count, as
-   `say` does; `--retries` is say's (default 2: a chunk the alignment flags is sampled again).
+   "onnx-uncached" runs ONNX Runtime without that cache, "onnx-1thread" is `say --threads 1`. Each
+   other engine uses its own thread count, as `say` does; `--retries` is say's (default 2: a chunk
+   the alignment flags is sampled again).
 2. The first `stream()` chunk after the model and the voice are loaded (and one warm-up stream):
    min and median.
 3. End-to-end RTF at batch 1 and batch 8 (`synthesize_batch`), one thread by default.
@@ -57,11 +59,13 @@ def prompt_3s(tmp: Path) -> Path:
 def run_say(engine: str, prompt: Path, out: Path, retries: int, ckpt: str) -> tuple[float, float]:
     """(wall seconds, peak RSS in MiB) of one `latentlm-tts say` process, with the engine's own
     thread count as a user gets it; engine "onnx-uncached" is ONNX Runtime without the graph cache
-    (`tts.onnx.graph_cache`)."""
-    env = dict(os.environ)
+    (`tts.onnx.graph_cache`), "onnx-1thread" ONNX Runtime on one thread."""
+    env, cmd = dict(os.environ), [sys.executable, "-m", "tts.cli.main", "say", SENTENCE, "--voice", str(prompt)]
     if engine == "onnx-uncached":
         engine, env[GRAPH_CACHE_ENV] = "onnx", "off"
-    cmd = [sys.executable, "-m", "tts.cli.main", "say", SENTENCE, "--voice", str(prompt), "-o", str(out)]
+    if engine == "onnx-1thread":
+        engine, cmd = "onnx", [*cmd, "--threads", "1"]
+    cmd += ["-o", str(out)]
     cmd += ["--engine", engine, "--seed", "0", "--retries", str(retries), "--ckpt", ckpt]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -119,7 +123,9 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1, help="threads of the in-process figures (say uses its own)")
     p.add_argument("--retries", type=int, default=2, help="say --retries (default 2, say's own)")
-    p.add_argument("--engines", nargs="+", default=["onnx", "torch"], choices=["onnx", "onnx-uncached", "torch"])
+    p.add_argument(
+        "--engines", nargs="+", default=["onnx", "torch"], choices=["onnx", "onnx-uncached", "onnx-1thread", "torch"]
+    )
     p.add_argument("--ckpt", default="default", help="model directory or bundled name (default: the bundled model)")
     args = p.parse_args()
     args.ckpt = args.ckpt if args.ckpt == "default" else str(Path(args.ckpt).resolve())
@@ -127,7 +133,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         say_table(args.engines, args.repeats, args.retries, Path(tmp), args.ckpt)
         print(f"in one process, {args.threads} thread(s), after the model and the voice are loaded:")
-        in_process([e for e in args.engines if e != "onnx-uncached"], args.repeats, args.threads, Path(tmp), args.ckpt)
+        in_process(
+            [e for e in args.engines if not e.startswith("onnx-")], args.repeats, args.threads, Path(tmp), args.ckpt
+        )
 
 
 if __name__ == "__main__":

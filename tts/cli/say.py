@@ -22,7 +22,7 @@ PLAYERS = (  # command lines that play a WAV file, tried in this order
 
 
 def register(subparsers) -> None:
-    from tts.cli.options import add_model_options, add_retries_option, add_synthesis_options
+    from tts.cli.options import add_model_options, add_retries_option, add_synthesis_options, add_threads_option
 
     p = subparsers.add_parser(
         "say",
@@ -39,6 +39,7 @@ def register(subparsers) -> None:
     add_retries_option(p)
     p.add_argument("--subtitles", metavar="FILE", help="also write the word timings as subtitles (.srt or .vtt)")
     add_model_options(p)
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     player = _player() if args.play else None
     check_speed(args.speed)
     check_retries(args.retries)
-    tts = load_model(args)
+    tts = load_model(args, threads=args.threads)
     audio = tts.synthesize(
         text,
         voice=args.voice,
