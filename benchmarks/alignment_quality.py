@@ -79,13 +79,13 @@ def teacher_forced(tts, chunk, audio: np.ndarray):
 
 
 def start_errors(words, ref: list[tuple[str, float]]) -> list[float]:
-    """|start - reference start| of the words both sides have, matched in order by their letters."""
+    """start - reference start (negative: early) of the words both sides have, matched in order by their letters."""
     errors, j = [], 0
     for w in (w for w in words if w is not None):
         key = re.sub(r"\W", "", w.text).lower()
         for k in range(j, len(ref)):
             if ref[k][0] == key:
-                errors.append(abs(w.start - ref[k][1]))
+                errors.append(w.start - ref[k][1])
                 j = k + 1
                 break
     return errors
@@ -118,7 +118,7 @@ def main() -> None:
         audio, ref = reference(text, voice, sr, tts.target_dbfs)
         (chunk,) = split_text(text)
         clean = teacher_forced(tts, chunk, audio)
-        gt_err += start_errors(timed_words(chunk, clean, fr, 0.0), ref)
+        gt_err += start_errors(timed_words(chunk, clean, fr, 0.0, tts.model.cfg.ctc_lead_seconds), ref)
         flags["clean"].append(clean.flagged)
         cut, doubled = corrupted(audio, ref, sr, rng)
         flags["cut"].append(teacher_forced(tts, chunk, cut).flagged)
@@ -127,7 +127,10 @@ def main() -> None:
         forced = align_words(out.samples, sr, text)
         if forced:
             gen_err += start_errors(out.words, [(re.sub(r"\W", "", w).lower(), a) for w, a, _ in forced])
-    ms = lambda e: f"{1000 * np.mean(e):.0f} ms (median {1000 * np.median(e):.0f} ms, {len(e)} words)"  # noqa: E731
+    ms = lambda e: (  # noqa: E731
+        f"{1000 * np.mean(np.abs(e)):.0f} ms (median {1000 * np.median(np.abs(e)):.0f} ms; "
+        f"signed mean {1000 * np.mean(e):+.0f} ms, negative: early; {len(e)} words)"
+    )
     print(f"{len(pairs)} sentences x voices; espeak-ng word events as reference")
     print(f"word-start error, ground-truth latents (teacher forced): {ms(gt_err)}")
     print(f"word-start error, generated speech vs pocketsphinx forced alignment: {ms(gen_err)}")

@@ -6,7 +6,8 @@ import pytest
 from latentlm_common.errors import InputError
 from tts.alignment import REPEAT_LETTERS, CTCAligner
 from tts.subtitles import cues, format_subtitles, write_subtitles
-from tts.synthesis import Word
+from tts.synthesis import Word, timed_words
+from tts.text.split import Chunk
 from tts.text.words import symbol_words
 
 V, BLANK = 12, 0
@@ -19,8 +20,8 @@ def posteriors(symbols: list[int], sure: float = 0.9) -> np.ndarray:
     return np.log(p)
 
 
-def align(labels, said, words=None, frame=2):
-    a = CTCAligner(labels, BLANK, frame, words)
+def align(labels, said, words=None, frame=2, lead=0):
+    a = CTCAligner(labels, BLANK, frame, words, lead)
     lp = posteriors(said)
     for t in range(0, len(lp), frame):  # streamed one frame (two CTC steps) at a time
         a.push(lp[t : t + frame])
@@ -52,6 +53,21 @@ def test_a_word_cut_out_is_flagged_skipped():
     assert clean.flags == [] and cut.flags == ["skipped"]
 
 
+def test_a_continuation_may_start_past_the_sounds_read_during_its_prompt():
+    """The CTC head reads ahead: a continuation's first word shows while the prompt plays, out of
+    the aligner's sight. With a lead the path starts past it, and it counts as said at the start."""
+    words = [0, 0, -1, 1, 1, -1, 2, 2]
+    labels = [5, 6, 9, 7, 8, 9, 10, 11]
+    heard = [9, 7, 7, 8, 9, 10, 11, 0, 0, 0]  # the first word's spikes fell in the prompt
+    a, strict = align(labels, heard, words)
+    assert strict.flags and strict.spans[:2] != [None, None]  # forced through the first word: flagged
+    a, out = align(labels, heard, words, lead=3)
+    assert a.done and out.flags == []
+    assert out.spans[:2] == [(0, 0), (0, 0)] and out.spans[3] == (1, 2)  # said before the step of "7"
+    _, clean = align(labels, [5, 6, 9, 7, 8, 9, 10, 11, 0, 0], words, lead=3)
+    assert clean.flags == [] and clean.spans[0] == (0, 0) and clean.spans[3] == (3, 3)  # spoken: aligned as before
+
+
 def test_a_doubled_word_is_flagged_repeated():
     labels = [5, 6, 7, 8]
     _, twice = align(labels, [5, 6, 7, 8, 0, 5, 6, 7, 8, 0])
@@ -67,6 +83,15 @@ def test_joined_words_get_their_own_sounds():
     owner = symbol_words(["on", "the", "sea."], "ɔnðə sˈiː.")
     sounds = [(ch, owner[i]) for i, ch in enumerate("ɔnðə sˈiː.") if owner[i] >= 0]
     assert sounds == [("ɔ", 0), ("n", 0), ("ð", 1), ("ə", 1), ("s", 2), ("i", 2)]
+
+
+def test_word_times_are_moved_back_by_the_heads_lead_and_end_with_the_chunk():
+    chunk = Chunk("ab cd", "ab cd")  # one symbol per letter, word boundary between
+    _, out = align([1, 2, 11, 3, 4], [0, 0, 1, 2, 11, 0, 3, 4, 0, 0], frame=2)  # CTC steps 2-7
+    on_time = timed_words(chunk, out, frame_rate=10.0, offset=1.0)
+    assert [(w.text, w.start, w.end) for w in on_time] == [("ab", 1.0, 1.1), ("cd", 1.2, 1.3)]
+    late = timed_words(chunk, out, frame_rate=10.0, offset=1.0, lead=0.2, until=1.45)
+    assert [(w.start, w.end) for w in late] == pytest.approx([(1.2, 1.3), (1.4, 1.45)])
 
 
 def test_subtitles_group_words_into_cues_in_both_formats(tmp_path):

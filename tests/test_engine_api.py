@@ -69,9 +69,15 @@ def test_batch_equals_single_and_stream_equals_synthesize(tts, tmp_path):
     np.testing.assert_allclose(np.concatenate(streamed), batch[1].samples, atol=1e-4)
 
 
-def test_continuation_prompt_with_transcript(tts, tmp_path):
+def test_continuation_prompt_with_transcript(tts, tmp_path, monkeypatch):
+    import tts.inference as inference
+
+    leads, aligner = [], inference.CTCAligner
+    monkeypatch.setattr(inference, "CTCAligner", lambda *a: leads.append(a[4]) or aligner(*a))
     out = tts.synthesize("and then some.", voice=voice_file(tmp_path, 1.5), voice_text="It begins", seed=0, steps=2)
     assert len(out.samples) > 0 and np.isfinite(out.samples).all()
+    tts.synthesize("and then some.", voice=voice_file(tmp_path, 1.5), seed=0, steps=2)
+    assert leads[0] >= inference.CTC_LEAD_FRAMES / 2 and leads[1] == 0  # only a continuation reads ahead unseen
     with pytest.raises(InputError, match="at most 10 s"):
         tts.load_voice(voice_file(tmp_path, 11.0), voice_text="far too long")
 

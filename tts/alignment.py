@@ -12,6 +12,12 @@ the best path into per-phoneme spans and confidences and flags what went wrong:
   posterior along the path below `SKIP_POSTERIOR`);
 - repeated: phonemes said again, i.e. letters the greedy CTC transcript inserts beyond the text
   (an edit-distance alignment), at least `REPEAT_LETTERS` of them.
+
+The CTC head reads ahead of the audio (it has the text in context): with the bundled model its
+path reaches the last phoneme a median 6 frames before the speech ends. For a continuation, whose
+prompt the aligner does not see, that means the first phonemes are spelled out while the prompt
+still plays; `lead` lets the path start up to that many phonemes in, and those it starts past
+count as said at the continuation's start.
 """
 
 from __future__ import annotations
@@ -45,10 +51,14 @@ class Alignment:
 class CTCAligner:
     """Monotonic Viterbi over the CTC lattice of `labels`, advanced by `push` as frames arrive."""
 
-    def __init__(self, labels: list[int], blank: int, steps_per_frame: int, words: list[int] | None = None):
+    def __init__(
+        self, labels: list[int], blank: int, steps_per_frame: int, words: list[int] | None = None, lead: int = 0
+    ):
         """`words[i]`: the word that phoneme i belongs to, or -1 for a symbol that is not a sound
-        (word boundary, punctuation, stress); None: every label is a sound of one word."""
+        (word boundary, punctuation, stress); None: every label is a sound of one word. `lead`:
+        labels the path may already be past at its first step (see the module docstring)."""
         self.labels = np.asarray(labels, dtype=np.int64)
+        self.lead = lead
         self.blank, self.steps_per_frame = blank, steps_per_frame
         n = len(self.labels)
         self.words = np.zeros(n, np.int64) if words is None else np.asarray(words, dtype=np.int64)
@@ -72,7 +82,8 @@ class CTCAligner:
             self.emissions.append(e)
             if self.delta is None:
                 self.delta = np.full(len(self.states), NEG, np.float32)
-                self.delta[: min(2, len(self.states))] = e[:2]
+                start = min(2 * self.lead + 2, len(self.states))  # blank or p_1, or up to `lead` labels on
+                self.delta[:start] = e[:start]
                 self.back.append(np.zeros(len(self.states), np.int8))
                 continue
             one = np.r_[NEG, self.delta[:-1]]
@@ -120,8 +131,11 @@ class CTCAligner:
             state -= int(self.back[t][state])
         spans = [(min(s), max(s)) if s else None for s in steps]
         confidence = np.array([float(median(p)) if p else 0.0 for p in posterior])
+        ahead = next((i for i, span in enumerate(spans) if span is not None), 0)  # > 0 only with a lead
+        for i in range(ahead):  # started past them: said as the speech starts, before the first one reached
+            spans[i] = (0, max(0, spans[ahead][0] - 1))
         out = Alignment(spans, confidence, self.steps_per_frame, inserted=self._inserted_letters())
-        out.flags = self._flags(out)
+        out.flags = self._flags(out, ahead)
         return out
 
     def _inserted_letters(self) -> int:
@@ -134,9 +148,11 @@ class CTCAligner:
             prev = g
         return _insertions([int(x) for x in self.labels[self.words >= 0]], hyp)
 
-    def _flags(self, a: Alignment) -> list[str]:
+    def _flags(self, a: Alignment, ahead: int) -> list[str]:
+        """The module docstring's flags; the first `ahead` labels, which the path started past, are not judged."""
         flags = []
         sounds = np.flatnonzero(self.words >= 0)
+        sounds = sounds[sounds >= ahead]
         if any(a.spans[i] is None for i in sounds):
             flags.append("never reached")
         for w in sorted(set(self.words[sounds].tolist())):

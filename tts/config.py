@@ -46,6 +46,9 @@ class LMConfig:
     frames_per_phoneme: float = 1.0
     aligned_positions: bool = True  # False: plain sequential positions (the ablation)
     ctc_upsample: int = 2  # CTC steps per frame: at ~1 frame per phoneme CTC needs more steps than labels
+    # how far the CTC head's alignment runs ahead of the audio, measured on a trained model
+    # (benchmarks/alignment_quality.py, its signed word-start error); word times are moved back by it
+    ctc_lead_seconds: float = 0.0
     # latent normalisation z_norm = (z - latent_bias) * latent_scale: the only stored pair, computed
     # by tts.data.latent_stats over the training latents when training starts
     latent_scale: float = 1.0

@@ -17,6 +17,7 @@ Long text is split into chunks by the text frontend, synthesised as one batch (a
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
@@ -185,10 +186,14 @@ def make_requests(
     ]  # fmt: skip
 
 
-def timed_words(chunk: Chunk, alignment: Alignment | None, frame_rate: float, offset: float) -> list[Word | None]:
+def timed_words(
+    chunk: Chunk, alignment: Alignment | None, frame_rate: float, offset: float, lead: float = 0.0, until=math.inf
+) -> list[Word | None]:
     """Each of the chunk's (normalized) words with the times of its phonemes' CTC spans; None for
     a word none of whose phonemes was reached. CTC step t of position p (p = 0: the token before
-    the first frame) describes frame p, which ends at p / frame_rate."""
+    the first frame) describes frame p, which ends at p / frame_rate; `lead` (seconds, the model's
+    `ctc_lead_seconds`) is how far ahead of the audio those steps run. Times stop at `until`, the
+    chunk's end."""
     words = chunk.text.split()
     if alignment is None:
         return [None] * len(words)
@@ -198,7 +203,7 @@ def timed_words(chunk: Chunk, alignment: Alignment | None, frame_rate: float, of
     for label, span in enumerate(alignment.spans):
         if span is not None and owner[label] >= 0:
             spans.setdefault(owner[label], []).extend(span)
-    seconds = lambda t: offset + max(0.0, (t / k - 1.0) / frame_rate)  # noqa: E731
+    seconds = lambda t: min(until, offset + max(0.0, (t / k - 1.0) / frame_rate + lead))  # noqa: E731
     return [
         Word(w, seconds(min(spans[i])), seconds(max(spans[i]) + 1)) if i in spans else None for i, w in enumerate(words)
     ]
@@ -429,9 +434,10 @@ class Synthesizer:
         frame_rate, pause = self.sample_rate / self.hop, self.settings.pause_seconds
         words, flags, offset = [], [], 0.0
         for chunk, take in parts:
-            words += timed_words(chunk, take.alignment, frame_rate, offset)
+            end = offset + len(take.samples) / self.sample_rate
+            words += timed_words(chunk, take.alignment, frame_rate, offset, self.engine.cfg.ctc_lead_seconds, end)
             flags += [f for f in take.flags if f not in flags]
-            offset += len(take.samples) / self.sample_rate + pause
+            offset = end + pause
         audio = join_with_pauses([take.samples for _, take in parts], self.sample_rate, pause)
         owners = written_words(text, [w for chunk, _ in parts for w in chunk.text.split()], self.lexicon)
         guard = any(take.guard for _, take in parts)
@@ -473,7 +479,8 @@ class Synthesizer:
                 yield (samples, []) if with_words else samples
             if with_words:
                 alignment = state.aligners[0].finish() if state.aligners and state.aligners[0] else None
-                timed = timed_words(chunk, alignment, self.sample_rate / self.hop, start)
+                lead = self.engine.cfg.ctc_lead_seconds
+                timed = timed_words(chunk, alignment, self.sample_rate / self.hop, start, lead, offset)
                 mine = owners[first : first + len(timed)] if owners else None
                 first += len(timed)
                 yield np.zeros(0, np.float32), as_written(mine, timed)
