@@ -52,6 +52,15 @@ def test_threads_share_espeak_safely():
         assert list(pool.map(phonemize_one, texts)) == phonemize(texts)
 
 
+def test_synthesis_elsewhere_in_the_process_does_not_change_the_reading():
+    """The corpus builder's espeak-ng synthesis switches voices; g2p keeps its own library instance."""
+    from recipes.synthetic.espeak import espeak_library
+
+    before = phonemize_one("Doctor Smith paid five dollars.")
+    espeak_library().synth("Hello there.", "en")  # British English: "dˈɒktə" if it leaked
+    assert phonemize_one("Doctor Smith paid five dollars.") == before == "dˈɑːktɚ smˈɪθ pˈeɪd fˈaɪv dˈɑːlɚz."
+
+
 def test_a_decimal_point_is_read_not_kept_as_punctuation():
     assert phonemize(["It was 3.5 km.", "Yes. 3. No"]) == [
         "ɪt wʌz θɹˈiː pɔɪnt fˈaɪv kˌeɪˈɛm.",

@@ -17,16 +17,21 @@ hundred texts and `tests/test_text_frontend.py` checks that this module still gi
 Hand-written rather than through `phonemizer`: importing that package (it loads joblib) took
 0.1-0.2 s of the one second `latentlm-tts say` has.
 
-espeak-ng is loaded and its voice set once per process, on first use; calls are serialised by a
-lock, since the library keeps one global state (and so one language: English, which the phoneme
-vocabulary of `tts.text.tokenizer` is made for).
+espeak-ng keeps one global state, voice included. This module loads a private copy of the library
+once per process, on first use (as phonemizer does), so other users of espeak-ng in the process
+(the synthetic corpus's synthesis, which switches voices) cannot change its voice; its calls are
+serialised by a lock. One language: English, which the phoneme vocabulary of `tts.text.tokenizer`
+is made for.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import re
+import shutil
+import tempfile
 import threading
 
 from tts.text.lexicon import IPA_SPAN
@@ -46,12 +51,13 @@ _lock = threading.Lock()
 
 
 class _Espeak:
-    """The espeak-ng shared library, initialised with the wheel's data and set to `LANGUAGE`'s voice."""
+    """A private instance of the espeak-ng library, initialised with the wheel's data and set to
+    `LANGUAGE`'s voice."""
 
     def __init__(self):
         import espeakng_loader
 
-        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib = _private_library(espeakng_loader.get_library_path())
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
@@ -71,6 +77,20 @@ class _Espeak:
         while pointer.contents.value is not None:  # each call reads one clause and moves the pointer on
             clauses.append((self.lib.espeak_TextToPhonemes(pointer, _TEXT_UTF8, _IPA_WITH_SEPARATOR) or b"").decode())
         return " ".join(_FLAG.sub("", " ".join(clauses)).replace("_", "").split())
+
+
+def _private_library(path: str) -> ctypes.CDLL:
+    """The library loaded from a copy of its file: the dynamic loader shares one instance per file."""
+    folder = tempfile.mkdtemp(prefix="latentlm-espeak-")
+    copy = shutil.copy(path, folder)
+    try:
+        return ctypes.CDLL(copy)
+    finally:  # the loaded mapping outlives the file on POSIX; Windows keeps the file until exit
+        try:
+            os.remove(copy)
+            os.rmdir(folder)
+        except OSError:
+            pass
 
 
 @functools.cache
