@@ -1,5 +1,6 @@
 """The Python API and `latentlm-tts say` on a random-initialised tiny checkpoint."""
 
+import json
 import shutil
 
 import numpy as np
@@ -171,7 +172,9 @@ def test_package_is_smaller_loads_back_and_holds_one_copy(tmp_path, int8):
     from tts.onnx.storage import INLINE_BYTES
 
     make_tiny_checkpoint(tmp_path / "full", stop_bias=-50.0)
-    report = package(tmp_path / "full", tmp_path / "pkg", int8=int8)
+    report = package(tmp_path / "full", tmp_path / "pkg", int8=int8, ctc_lead_seconds=0.15)
+    for config in ("config.json", "onnx.json"):  # both engines move word times back by the head's lead
+        assert json.loads((tmp_path / "pkg" / config).read_text())["lm"]["ctc_lead_seconds"] == 0.15
     full = sum(p.stat().st_size for p in (tmp_path / "full").rglob("*.safetensors"))
     assert report["megabytes"] * 1e6 < 0.6 * full
     assert report["frames_stored"] == report["frames_float32"]

@@ -13,11 +13,11 @@ the best path into per-phoneme spans and confidences and flags what went wrong:
 - repeated: phonemes said again, i.e. letters the greedy CTC transcript inserts beyond the text
   (an edit-distance alignment), at least `REPEAT_LETTERS` of them.
 
-The CTC head reads ahead of the audio (it has the text in context): with the bundled model its
-path reaches the last phoneme a median 6 frames before the speech ends. For a continuation, whose
-prompt the aligner does not see, that means the first phonemes are spelled out while the prompt
-still plays; `lead` lets the path start up to that many phonemes in, and those it starts past
-count as said at the continuation's start.
+A CTC head can read ahead of the audio, since it has the text in context. The bundled model's
+word starts come out 153 ms early on generated speech (`benchmarks/alignment_quality.py`; word
+times are moved back by the config's `ctc_lead_seconds`). A continuation's first word then shows
+in the CTC output of the prompt's last frames, which the aligner does not see; `lead` lets the path
+start up to that many labels in, and the labels it starts past count as said at the start.
 """
 
 from __future__ import annotations

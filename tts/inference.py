@@ -58,7 +58,9 @@ STALL_FRAMES = 6  # frames without progress after a refused stop that grant it a
 # frames after the last phoneme is reached by which a request ends at the latest; the CTC head reads
 # ahead of the audio, and 4 cut the last word of 52-62 % of setting A's items (8: 37-48 %, WER -3.1 points)
 TAIL_FRAMES = 8
-CTC_LEAD_FRAMES = 5  # how far the CTC head may read ahead of the audio, in frames (tts.alignment)
+# a continuation's alignment may start this many frames' worth of phonemes in, as the CTC head reads
+# ahead of the audio (tts.alignment); 8 cut more of setting B's items short
+CTC_LEAD_FRAMES = 5
 Array = Any  # a backend's array type: torch.Tensor or np.ndarray
 
 

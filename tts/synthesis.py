@@ -187,7 +187,12 @@ def make_requests(
 
 
 def timed_words(
-    chunk: Chunk, alignment: Alignment | None, frame_rate: float, offset: float, lead: float = 0.0, until=math.inf
+    chunk: Chunk,
+    alignment: Alignment | None,
+    frame_rate: float,
+    offset: float,
+    lead: float = 0.0,
+    until: float = math.inf,
 ) -> list[Word | None]:
     """Each of the chunk's (normalized) words with the times of its phonemes' CTC spans; None for
     a word none of whose phonemes was reached. CTC step t of position p (p = 0: the token before
