@@ -98,6 +98,12 @@ def test_emoji_only_text_has_nothing_to_pronounce(caplog):
     assert "😀" in caplog.text
 
 
+def test_control_characters_do_not_cut_the_text():
+    """espeak-ng reads a C string: a NUL (piped text can hold one) used to end the text there."""
+    assert prepare("Hello\x00world and\x07 more") == "Hello world and more"
+    assert phonemize(["Hello\x00world"]) == [phonemize_one("Hello world")]
+
+
 def test_emoji_inside_text_is_dropped_and_cjk_transliterated(tok):
     assert prepare("Hello 😀 你好!") == "Hello Ni Hao!"
     assert tok.unk_id not in text_to_ids("Hello 😀 你好!", tok)

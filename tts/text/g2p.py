@@ -118,7 +118,7 @@ def phonemize(texts: list[str]) -> list[str]:
 
 def _read(espeak: _Espeak, text: str) -> str:
     """`text`'s IPA with its punctuation runs kept between the pieces espeak-ng reads."""
-    text, parts, start = " ".join(text.split()), [], 0
+    text, parts, start = " ".join(text.replace("\0", " ").split()), [], 0  # a C string ends at NUL
     for run in PUNCTUATION_RUN.finditer(text):
         parts += [espeak.ipa(text[start : run.start()]), run.group()]
         start = run.end()

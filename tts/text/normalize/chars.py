@@ -40,7 +40,9 @@ def to_ascii(text: str, trace: list[Rewrite] | None = None) -> str:
     change recorded in `trace` when given)."""
     out, dropped, transliterated = [], [], []
     for ch in unicodedata.normalize("NFC", text):
-        if ch.isascii() or ch in KEEP or _is_latin_letter(ch):
+        if unicodedata.category(ch) == "Cc" and not ch.isspace():  # NUL, BEL, ...: a space
+            out.append(" ")
+        elif ch.isascii() or ch in KEEP or _is_latin_letter(ch):
             out.append(ch)
         elif ch in _REPLACE:
             out.append(_REPLACE[ch])
