@@ -2,10 +2,10 @@
 
 The espeak-ng library and its data come from the `espeakng-loader` wheel, so no system package
 is needed. Output is IPA with primary/secondary stress marks (ˈ ˌ), the length mark (ː) and the
-punctuation of the input kept (`tts.text.tokenizer.PUNCTUATION`); words are separated by one space. Language-switch
-flags such as "(fr)" are removed, the word itself is kept as espeak-ng reads it. IPA from the
-user's lexicon (⟦...⟧ in normalized text, `tts.text.lexicon`) bypasses espeak-ng and is spliced
-in as is.
+punctuation of the input kept (`tts.text.tokenizer.PUNCTUATION`); words are separated by one
+space. Language-switch flags such as "(fr)" are removed, the word itself is kept as espeak-ng
+reads it. IPA from the user's lexicon (⟦...⟧ in normalized text, `tts.text.lexicon`) bypasses
+espeak-ng and is spliced in as is.
 
 How a text is read: it is cut at its runs of punctuation (with the spaces around them); each
 piece between goes to espeak-ng on its own (`espeak_TextToPhonemes`, clause by clause), and the
@@ -41,7 +41,7 @@ LANGUAGE = "en-us"
 
 _OTHER_MARKS = re.escape("".join(m for m in PUNCTUATION if m not in ",."))
 # runs of marks with the spaces around them; "." and "," count only when not between digits
-PUNCTUATION_RUN = re.compile(rf"(\s*(?:[{_OTHER_MARKS}]|(?<![0-9])[,.]|[,.](?![0-9]))+\s*)+")
+_PUNCTUATION_RUN = re.compile(rf"(\s*(?:[{_OTHER_MARKS}]|(?<![0-9])[,.]|[,.](?![0-9]))+\s*)+")
 _FLAG = re.compile(r"\(.+?\)")  # espeak-ng's language-switch flags: "(fr)", "(en)"
 
 _TEXT_UTF8 = 1  # espeakCHARS_UTF8
@@ -119,7 +119,7 @@ def phonemize(texts: list[str]) -> list[str]:
 def _read(espeak: _Espeak, text: str) -> str:
     """`text`'s IPA with its punctuation runs kept between the pieces espeak-ng reads."""
     text, parts, start = " ".join(text.replace("\0", " ").split()), [], 0  # a C string ends at NUL
-    for run in PUNCTUATION_RUN.finditer(text):
+    for run in _PUNCTUATION_RUN.finditer(text):
         parts += [espeak.ipa(text[start : run.start()]), run.group()]
         start = run.end()
     parts.append(espeak.ipa(text[start:]))
