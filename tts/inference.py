@@ -74,6 +74,10 @@ class SpeechRequest:
     words: list[int] | None = None  # per text id: its word index, -1 for non-sounds; aligns the request
     align_from: int = 0  # text ids before this are the continuation prompt's transcript (already spoken)
 
+    def frames_per_phoneme(self, default_rate: float) -> float:
+        """Its own rate, or the checkpoint's `default_rate` when it has none."""
+        return default_rate if self.rate is None else self.rate
+
 
 @dataclass
 class Frame:
@@ -141,8 +145,8 @@ def max_new_frames(req: SpeechRequest, default_rate: float) -> int:
         return int(req.max_frames)
     if req.text is None:
         raise ValueError("an unconditional request needs max_frames")
-    rate = default_rate if req.rate is None else req.rate
     prompt = 0 if req.prompt is None else len(req.prompt)
+    rate = req.frames_per_phoneme(default_rate)
     return max(math.ceil(GUARD_FACTOR * len(req.text) * rate) + GUARD_MARGIN - prompt, GUARD_MARGIN)
 
 
@@ -150,8 +154,7 @@ def expected_frames(req: SpeechRequest, default_rate: float) -> float:
     """N * r for the phonemes the request is to speak (0 for one that is not aligned)."""
     if req.text is None or req.words is None:
         return 0.0
-    rate = default_rate if req.rate is None else req.rate
-    return (len(req.text) - req.align_from) * rate
+    return (len(req.text) - req.align_from) * req.frames_per_phoneme(default_rate)
 
 
 class EngineCore:
@@ -264,7 +267,7 @@ class EngineCore:
                 aligners.append(None)
                 continue
             text = np.asarray(r.text).reshape(-1)[r.align_from :]
-            rate = self.cfg.frames_per_phoneme if r.rate is None else r.rate
+            rate = r.frames_per_phoneme(self.cfg.frames_per_phoneme)
             lead = math.ceil(CTC_LEAD_FRAMES / rate) if r.align_from else 0  # read while the prompt played
             aligners.append(
                 CTCAligner(text.tolist(), self.cfg.pad_id, self.cfg.ctc_upsample, r.words[r.align_from :], lead)
