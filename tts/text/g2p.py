@@ -62,8 +62,9 @@ class _Espeak:
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
         lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-        if lib.espeak_Initialize(_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0) <= 0:
-            raise RuntimeError(f"espeak-ng could not start with its data at {espeakng_loader.get_data_path()}")
+        data = espeakng_loader.get_data_path()
+        if lib.espeak_Initialize(_SYNCHRONOUS, 0, data.encode(), 0) <= 0:
+            raise RuntimeError(f"espeak-ng could not start with its data at {data}")
         if lib.espeak_SetVoiceByName(LANGUAGE.encode()) != 0:
             raise RuntimeError(f"espeak-ng has no voice for language {LANGUAGE!r}")
         self.lib = lib
@@ -123,7 +124,7 @@ def _read(espeak: _Espeak, text: str) -> str:
         parts += [espeak.ipa(text[start : run.start()]), run.group()]
         start = run.end()
     parts.append(espeak.ipa(text[start:]))
-    return " ".join("".join(parts).split())
+    return "".join(parts)  # single spaces already: the pieces' IPA is stripped, the runs keep the text's
 
 
 def _spaced(text: str, phonemes: str) -> str:
