@@ -2,11 +2,13 @@
 
 import logging
 
+import numpy as np
 import torch
 from test_lm import scrambled
 
 from tts.config import preset
 from tts.engine import GUARD_FACTOR, GUARD_MARGIN, Engine, SpeechRequest, max_new_frames
+from tts.inference import StopState
 from tts.layout import build_sequence, collate
 
 D = 32
@@ -129,3 +131,26 @@ def test_stream_yields_the_generated_frames():
         streamed = torch.stack([f.latents[b] for f in frames if f.active[b]])
         torch.testing.assert_close(streamed, out.latents[b])
     assert [f.index for f in frames] == list(range(len(frames)))
+
+
+def test_a_listening_head_aligns_a_guided_request_on_its_negative_row():
+    """With `ctc_listens`, the aligner's posteriors at every frame are the CTC head's on the
+    unconditional sequence (no text, no voice) over the speech generated so far; without it, the
+    conditional sequence's. Both are recomputed here without the cache."""
+    for listens in (True, False):
+        eng = engine(stop_bias=-50.0, ctc_listens=listens)
+        model, cfg = eng.model, eng.cfg
+        req = requests()[0]
+        req.max_frames, req.words = 4, [0] * len(req.text)
+        state = StopState.empty(1)
+        frames = [f.latents[0] for f in eng.stream([req], gens([4]), steps=2, guidance_scale=2.0, state=state)]
+        aligner = state.aligners[0]
+        speech = model.normalize(torch.stack(frames))
+        for j in range(len(aligner.emissions) // cfg.ctc_upsample):
+            text, voice = (None, None) if listens else (req.text, model.normalize(req.voice))
+            seq = build_sequence(cfg, text, voice, speech[:j])
+            h = model.forward_batch(collate([seq], pad_left=True))[:, -1]
+            expected = model.ctc_log_probs(h[:, None])[0].detach().numpy()[:, aligner.states]
+            got = np.stack(aligner.emissions[j * cfg.ctc_upsample : (j + 1) * cfg.ctc_upsample])
+            np.testing.assert_allclose(got, expected, atol=1e-4)
+        assert len(aligner.emissions) == cfg.ctc_upsample * (len(frames) + 1)  # the prefix's and every frame's

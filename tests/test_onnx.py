@@ -109,6 +109,30 @@ def test_engine_latents_match_torch_for_the_same_noise(
     assert any(out.stopped) and len({len(z) for z in out.latents}) > 1  # the stop head really ended some
 
 
+def test_both_engines_align_a_listening_head_on_the_same_rows(torch_tts, onnx_tts, monkeypatch):
+    """With `ctc_listens` a guided request is aligned on its negative row (tests/test_engine.py): the
+    ONNX engine reads the same rows of its CTC output as the PyTorch engine."""
+    g = torch.Generator().manual_seed(2)
+    text, voice = torch.randint(8, 60, (9,), generator=g), torch.randn(7, 32, generator=g)
+    alignments = {}
+    for listens in (False, True):
+        for name, tts in (("torch", torch_tts), ("onnx", onnx_tts)):
+            monkeypatch.setattr(tts.engine.cfg, "ctc_listens", listens)
+            if name == "torch":
+                req, noise = TorchRequest(text, voice=voice, words=[0] * 9), torch.Generator().manual_seed(5)
+            else:
+                req, noise = (
+                    SpeechRequest(text.numpy(), voice=voice.numpy(), words=[0] * 9),
+                    NoiseReplay(torch_noise(5)),
+                )
+            out = tts.engine.generate([req], [noise], 10, 2.0)
+            alignments[name, listens] = out.alignments[0]
+    for listens in (False, True):
+        a, b = alignments["torch", listens], alignments["onnx", listens]
+        assert a.spans == b.spans and np.abs(a.confidence - b.confidence).max() < TOL
+    assert np.abs(alignments["torch", True].confidence - alignments["torch", False].confidence).max() > 1e-4
+
+
 def test_guidance_changes_the_latents(onnx_tts):
     """The head is not a function of the noise alone: CFG (the condition) moves the result."""
     req = SpeechRequest(np.arange(8, 20), max_frames=5)

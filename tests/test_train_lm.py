@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from latentlm_common.errors import InputError
 from tts.checkpoint import load_checkpoint, save_checkpoint
 from tts.config import preset
-from tts.data import LatentDataset, Utterance, latent_stats, make_example, write_latent_dataset
+from tts.data import LatentDataset, Utterance, latent_stats, make_batch, make_example, write_latent_dataset
 from tts.engine import Engine, SpeechRequest
 from tts.lm import LatentLM
 from tts.train import TrainConfig, parse_args, train
@@ -277,3 +277,41 @@ def test_a_missing_dataset_is_one_line_and_exit_2(tmp_path, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("python -m tts.train: error:") and "\n" not in err
+
+
+def test_train_only_the_ctc_head_leaves_every_other_weight_as_it_was(tmp_path):
+    make_corpus(tmp_path / "data", n_utts=4)
+    train(run_config(tmp_path / "data", tmp_path / "base", steps=3, batch_size=3))
+    tuned = tmp_path / "tuned"
+    run = run_config(tmp_path / "data", tuned, steps=5, batch_size=3, init=str(tmp_path / "base"))
+    run.train_only, run.overrides = ["ctc_head"], {"ctc_listens": True, "uncond_prob": 0.5}
+    train(run)
+    before, after = load_file(tmp_path / "base" / "model.safetensors"), load_file(tuned / "model.safetensors")
+    changed = sorted(k for k in before if not torch.equal(before[k], after[k]))
+    assert changed == ["ctc_head.bias", "ctc_head.weight"]
+    assert json.loads((tuned / "config.json").read_text())["lm"]["ctc_listens"] is True
+    assert parse_args(["--data", "d", "--out", "o", "--train-only", "ctc_head", "stop_head"]).train_only == [
+        "ctc_head",
+        "stop_head",
+    ]
+    with pytest.raises(SystemExit, match="no submodule ctc"):
+        run.train_only, run.out = ["ctc"], str(tmp_path / "typo")
+        train(run)
+
+
+def test_a_listening_ctc_head_learns_from_unconditional_rows(tmp_path):
+    """With ctc_listens, an unconditional example (no text in context) still gets a CTC loss: its
+    phonemes are the target. Without it, a batch of unconditional rows has no CTC loss at all."""
+    make_corpus(tmp_path / "data", n_utts=4)
+    ds = LatentDataset(tmp_path / "data")
+    for listens, has_loss in ((False, False), (True, True)):
+        cfg = preset("tiny", **{**ds.lm_config_overrides(), "uncond_prob": 1.0, "ctc_listens": listens})
+        torch.manual_seed(0)
+        model = LatentLM(cfg)
+        tb = make_batch(ds, [0, 1, 2], cfg, seed=0, step=0, normalize=cfg.normalize).to("cpu")
+        assert not tb.has_text.any()
+        ctc = model.loss(tb.batch, tb.n_frames, tb.text, tb.text_lens, tb.has_text).ctc
+        assert (float(ctc) > 0) == has_loss
+        if has_loss:
+            ctc.backward()
+            assert model.ctc_head.weight.grad.abs().sum() > 0

@@ -99,8 +99,6 @@ class RunningBatch:
         room = max(s.limit for s in new) + 1
         prefix = self.engine.prefix_batch(requests)
         self.engine.prefill(prefix, prefix.tokens.shape[1] + room)
-        for slot, aligner in zip(new, self.engine.aligners(requests)):
-            slot.state.aligners = [aligner]
         positions = prefix.positions[:, -1].astype(np.float32)
         if self.guided:  # the negatives' own prefill, appended after the conditional rows
             rows, negatives = self.engine.detach(), self.engine.negative_batch(requests)
@@ -109,6 +107,8 @@ class RunningBatch:
             self.engine.attach(rows)
             self.engine.merge(fresh, room)
             positions = np.concatenate([positions, negatives.positions[:, -1].astype(np.float32)])
+        for slot, aligner in zip(new, self.engine.aligners(requests, self.guided)):
+            slot.state.aligners = [aligner]
         self._merge(new, positions)
 
     def _merge(self, new: list[Slot], positions: np.ndarray) -> None:
@@ -202,7 +202,7 @@ class RunningBatch:
         self.engine.step(self.engine.stack([*z, *z]) if self.guided else z, self.positions)
         aligners = [s.state.aligners[0] for s in self.slots]
         if any(a is not None for a in aligners):
-            log_probs = self.engine.ctc_log_probs(len(aligners))
+            log_probs = self.engine.ctc_log_probs(self.engine.alignment_rows(len(aligners), self.guided))
             for a, lp in zip(aligners, log_probs):
                 if a is not None:
                     a.push(lp)

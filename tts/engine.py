@@ -52,8 +52,9 @@ class Engine(EngineCore):
         self.hidden = self.model.step_latents(z, torch.from_numpy(positions).to(self.device), self.cache)
 
     @torch.no_grad()
-    def ctc_log_probs(self, n: int) -> np.ndarray:
-        return self.model.ctc_log_probs(self.hidden[:n, None]).cpu().numpy()  # (n, ctc_upsample, V)
+    def ctc_log_probs(self, rows: np.ndarray) -> np.ndarray:
+        index = torch.as_tensor(rows, dtype=torch.long, device=self.hidden.device)
+        return self.model.ctc_log_probs(self.hidden[index, None]).cpu().numpy()  # (rows, ctc_upsample, V)
 
     def detach(self) -> tuple[KVCache, torch.Tensor]:
         return self.cache, self.hidden

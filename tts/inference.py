@@ -17,7 +17,10 @@ bias and returns raw latents). `EngineCore` runs the frame loop against four bac
   else is in the batch.
 - Alignment (requests that carry `words`, as every front-end request does): the CTC head's
   posteriors are aligned to the request's phonemes frame by frame (`tts.alignment`), and the
-  result carries the alignment and its flags (skipped, repeated, never reached).
+  result carries the alignment and its flags (skipped, repeated, never reached). The posteriors
+  are the conditional row's, or, for a guided request of a checkpoint whose head listens
+  (`LMConfig.ctc_listens`), its negative row's: that row has no text, so its CTC says what the
+  speech says rather than what the text says comes next.
 - Stop: a request ends before frame i (from frame 1 on: at least one frame is generated) when
   its stop logit is positive and, for an aligned request, its speech has reached the last
   phoneme (or i is past PATIENCE_FACTOR times the expected length: the stop head alone decides
@@ -185,9 +188,9 @@ class EngineCore:
         """(T, D) from T rows of (D,); T may be 0."""
         raise NotImplementedError
 
-    def ctc_log_probs(self, n: int) -> np.ndarray | None:
-        """(n, ctc_upsample, V) CTC log posteriors of the first n rows at the current position; None when this
-        backend has no CTC head (an ONNX export made before it was exported): no alignment."""
+    def ctc_log_probs(self, rows: np.ndarray) -> np.ndarray | None:
+        """(len(rows), ctc_upsample, V) CTC log posteriors of these rows at the current position; None when
+        this backend has no CTC head (an ONNX export made before it was exported): no alignment."""
         raise NotImplementedError
 
     # ---- cache hooks of continuous batching (tts.batching) ---------------------------
@@ -256,11 +259,17 @@ class EngineCore:
             yield Frame(index, self.stack(rows), active)
             index += 1
 
-    def aligners(self, requests: list[SpeechRequest]) -> list[CTCAligner | None]:
+    def alignment_rows(self, n: int, guided: bool) -> np.ndarray:
+        """The rows whose CTC posteriors align the first n requests of a batch laid out as n conditional
+        rows, then (guided) their n negatives: the negatives when the head listens (`LMConfig.ctc_listens`),
+        since with no text in context their CTC transcribes the speech."""
+        return np.arange(n, 2 * n) if guided and self.cfg.ctc_listens else np.arange(n)
+
+    def aligners(self, requests: list[SpeechRequest], guided: bool) -> list[CTCAligner | None]:
         """One aligner per request with `words` (when the backend has a CTC head), fed the prefix's
-        last position (the SPEECH token, or the end of a continuation prompt); a continuation's may
-        start CTC_LEAD_FRAMES of phonemes in (`tts.alignment`)."""
-        log_probs = self.ctc_log_probs(len(requests))
+        last position (the SPEECH token, or the end of a continuation prompt) of its alignment row; a
+        continuation's may start CTC_LEAD_FRAMES of phonemes in (`tts.alignment`)."""
+        log_probs = self.ctc_log_probs(self.alignment_rows(len(requests), guided))
         aligners = []
         for b, r in enumerate(requests):
             if r.words is None or log_probs is None:

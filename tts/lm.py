@@ -225,14 +225,17 @@ class LatentLM(nn.Module):
         return logits.log_softmax(-1)
 
     def _ctc_loss(self, hs, frames, text, text_lens, has_text):
-        if not has_text.any():  # still touch the head so every parameter gets a gradient (DDP)
+        rows = (
+            torch.ones_like(has_text) if self.cfg.ctc_listens else has_text
+        )  # an unconditional row's text is its target
+        if not rows.any():  # still touch the head so every parameter gets a gradient (DDP)
             return self.ctc_log_probs(hs[:1, :1]).sum() * 0.0
-        log_probs = self.ctc_log_probs(hs[has_text]).transpose(0, 1)  # (T', B', V)
+        log_probs = self.ctc_log_probs(hs[rows]).transpose(0, 1)  # (T', B', V)
         return F.ctc_loss(
             log_probs,
-            text[has_text],
-            frames[has_text] * self.cfg.ctc_upsample,
-            text_lens[has_text],
+            text[rows],
+            frames[rows] * self.cfg.ctc_upsample,
+            text_lens[rows],
             blank=self.cfg.pad_id,
             zero_infinity=True,
         )

@@ -60,6 +60,7 @@ class TrainConfig:
     overrides: dict = field(default_factory=dict)  # LMConfig fields (--set KEY=JSON), e.g. {"ctc_weight": 0}
     init: str | None = None  # start from this checkpoint's weights (fresh optimizer and schedule)
     data_latent_stats: bool = False  # with init: normalise latents by the data's stats, not init's
+    train_only: list[str] | None = None  # train only the parameters under these module names; None: all
 
 
 class LossModule(nn.Module):
@@ -134,6 +135,21 @@ def try_resume(tc: TrainConfig, model: LatentLM, opt, sched, device) -> int:
     return int(state["step"])
 
 
+def trainable(model: LatentLM, names: list[str] | None) -> list[nn.Parameter]:
+    """The parameters to train: all, or those under the named submodules (`--train-only ctc_head`:
+    the rest is frozen, so the model generates exactly what it did)."""
+    if not names:
+        return list(model.parameters())
+    known = dict(model.named_modules())
+    unknown = [n for n in names if n not in known or not n]
+    if unknown:
+        raise SystemExit(f"--train-only: no submodule {', '.join(unknown)} (e.g. ctc_head, stop_head, head)")
+    keep = {id(p) for n in names for p in known[n].parameters()}
+    for p in model.parameters():
+        p.requires_grad_(id(p) in keep)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def load_init(model: LatentLM, ckpt: str, device) -> None:
     """Warm start: a trained checkpoint's weights into a model of the same shape."""
     path = Path(ckpt) / WEIGHTS
@@ -155,7 +171,8 @@ def train(tc: TrainConfig) -> list[dict]:
     torch.manual_seed(tc.seed + rank)
     ds = LatentDataset(tc.data)
     model = build_model(tc, ds).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, betas=(0.9, 0.95))
+    params = trainable(model, tc.train_only)
+    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay, betas=(0.9, 0.95))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, tc.warmup, tc.steps, tc.min_lr_ratio))
     start = try_resume(tc, model, opt, sched, device)
     if start == 0 and tc.init:
@@ -189,7 +206,7 @@ def train(tc: TrainConfig) -> list[dict]:
             losses = step_fn(tb)
         opt.zero_grad(set_to_none=True)
         losses.total.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
         opt.step()
         sched.step()
         record = {
@@ -272,6 +289,14 @@ def parse_args(argv=None) -> TrainConfig:
         action="store_true",
         help="with --init: normalise the latents by --data's scale and bias instead of --init's "
         "(for latents of another σ-VAE than the one --init was trained with)",
+    )
+    p.add_argument(
+        "--train-only",
+        nargs="+",
+        default=None,
+        metavar="MODULE",
+        help="train only these submodules, the rest frozen (e.g. --train-only ctc_head with "
+        "--set ctc_listens=true: a listening CTC head for a trained model, whose speech stays the same)",
     )
     add_trainer_flags(p, "LMConfig")  # --set KEY=JSON (e.g. --set ctc_weight=0), --stop-at STEP
     return TrainConfig(**vars(p.parse_args(argv)))

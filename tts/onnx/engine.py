@@ -94,8 +94,8 @@ class OnnxEngine(EngineCore):
     def step(self, z: np.ndarray, positions: np.ndarray) -> None:
         self.cache.step(self.sessions["lm_step"], z.astype(np.float32), positions.astype(np.float32))
 
-    def ctc_log_probs(self, n: int) -> np.ndarray | None:
-        return None if self.cache.ctc is None else self.cache.ctc[:n]
+    def ctc_log_probs(self, rows: np.ndarray) -> np.ndarray | None:
+        return None if self.cache.ctc is None else self.cache.ctc[rows]
 
     def detach(self) -> GraphKVCache:
         return self.cache
