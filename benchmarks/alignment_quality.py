@@ -5,9 +5,11 @@
 Reference speech is spoken by espeak-ng (the library in the espeakng-loader wheel), whose word
 events give each word's exact start. For each sentence:
 
-- word-time error: the sentence's σ-VAE latents are fed to the LatentLM with their text
-  (teacher forcing, the continuation layout), the CTC posteriors are aligned as during
-  generation, and each word's start is compared with espeak-ng's (mean absolute error, ms);
+- word-time error: the sentence's σ-VAE latents are fed to the LatentLM (teacher forcing) in
+  the row a guided request is aligned on: with their text (the continuation layout), or without
+  it when the head listens (`LMConfig.ctc_listens`, the CFG negative's layout); the CTC
+  posteriors are aligned as during generation, and each word's start is compared with
+  espeak-ng's (mean absolute error, ms);
 - flag quality: the same is done with the audio of one word cut out, and with one word said
   twice; a flag on those counts as a detection, a flag on the clean audio as a false flag;
 - generated speech: the sentence is synthesised with the espeak-ng clip as voice prompt, and
@@ -68,7 +70,8 @@ def teacher_forced(tts, chunk, audio: np.ndarray):
     m = tts.model
     z = tts.encode(audio)
     ids = tts.tokenizer.encode(chunk.phonemes)
-    seq = build_sequence(m.cfg, np.array(ids), None, m.normalize(torch.from_numpy(z)).numpy())
+    text = None if m.cfg.ctc_listens else np.array(ids)  # the row generation aligns on (guided)
+    seq = build_sequence(m.cfg, text, None, m.normalize(torch.from_numpy(z)).numpy())
     with torch.no_grad():
         h = m.forward_batch(collate([seq], pad_left=False))[0]
         log_probs = m.ctc_log_probs(h[seq.speech_start : seq.speech_start + len(z) + 1][None])[0].numpy()

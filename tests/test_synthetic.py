@@ -284,3 +284,47 @@ def test_a_speaker_whose_takes_keep_failing_the_check_stops_at_the_rejection_cap
     records, rejected = b.speak_speaker(b.SpeakerJob(speaker, ["one"] * 40, 60.0, cfg))
     assert len(records) == 2 and len(rejected) == 5 and len(said) == 7  # not all 40 candidates
     assert all(r["reason"] == "wer" for r in rejected)
+
+
+def test_reuse_keeps_the_earlier_builds_verdicts_so_its_takes_are_neither_said_nor_heard_again(tmp_path, monkeypatch):
+    """A grown build (--reuse) copies the earlier build's kept takes with their ASR transcripts and
+    refuses again, unsaid, the takes it refused, when both builds judge takes the same way; it ends
+    with the same utterances as a build from scratch. With another check, the audio is copied but
+    judged again."""
+    from dataclasses import replace
+
+    from recipes.synthetic import build as b
+    from recipes.synthetic.resume import mark_done, open_output
+
+    speaker = plan_speakers([ESPEAK_US, *CATALOG[:2]], 3, seed=0, n_unseen_bases=0)[0]
+    words = "apple bread chair dance eagle fable giant honey island jolly kettle lemon magic noble ocean".split()
+    texts = [f"the {w} sentence" for w in words + [w + "s" for w in words]]
+    said, heard = [], []
+    monkeypatch.setattr(b, "make_utterance", lambda spk, text, *a: said.append(text) or np.full(3 * 24000, 0.1, "f4"))
+    garbled = {texts[2], texts[5], texts[9]}
+
+    def asr(x, sr):  # the transcript of the take most recently said (the fake audio does not carry it)
+        heard.append(said[-1])
+        return "garbled" if said[-1] in garbled else said[-1]
+
+    monkeypatch.setattr(b, "transcriber", lambda: asr)
+    cfg = b.BuildConfig(out=tmp_path / "earlier", n_dev=0, n_test=0, min_utts=1)
+    open_output(cfg.out, b.build_key(cfg, [speaker]))
+    earlier = b.speak_speaker(b.SpeakerJob(speaker, texts, 15.0, cfg))
+    mark_done(cfg.out, speaker.id, earlier)
+    assert len(earlier[0]) == 5 and len(earlier[1]) == 2  # sentences 0-6 tried, 2 and 5 refused
+
+    said.clear(), heard.clear()
+    scratch = b.speak_speaker(b.SpeakerJob(speaker, texts, 30.0, replace(cfg, out=tmp_path / "scratch")))
+    said.clear(), heard.clear()
+    grown = b.speak_speaker(b.SpeakerJob(speaker, texts, 30.0, replace(cfg, out=tmp_path / "grown", reuse=cfg.out)))
+    assert [r["text"] for r in grown[0]] == [r["text"] for r in scratch[0]]
+    assert [r["text"] for r in grown[1]] == [r["text"] for r in scratch[1]] == [texts[2], texts[5], texts[9]]
+    assert said == heard == texts[7:13]  # only what the earlier build never tried
+    assert all(r["asr"] == r["text"] for r in grown[0])
+
+    said.clear(), heard.clear()
+    monkeypatch.setattr(b, "transcriber", lambda: lambda x, sr: heard.append(x) or "")  # refuses every take
+    stricter = replace(cfg, out=tmp_path / "stricter", reuse=cfg.out, max_wer=0.2)
+    b.speak_speaker(b.SpeakerJob(speaker, texts, 30.0, stricter))
+    assert said[:2] == [texts[1], texts[2]] and len(heard) == len(texts)  # take 0 copied, then judged again

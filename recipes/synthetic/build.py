@@ -104,31 +104,43 @@ def make_utterance(
     return rms_normalize(trim_silence(x, sample_rate), target_dbfs)
 
 
-def earlier_takes(build_dir: Path, speaker: Speaker) -> dict[tuple[str, int, str], Path]:
-    """(split, index, text) -> audio file of the same speaker in an earlier finished build.
+VERDICT_SETTINGS = ("qc", "max_wer", "min_seconds", "max_seconds")  # what decides whether a take is kept
+
+
+def earlier_takes(build_dir: Path, speaker: Speaker, cfg: BuildConfig) -> tuple[dict, dict[str, dict]]:
+    """The same speaker's takes in an earlier build: {(split, index, text): (audio file, record)} of
+    those it kept, and {text: record} of those its check refused (by duration or ASR).
 
     A build with the same seed and a smaller --hours says each speaker's first sentences in the same
-    order, so its audio can be copied instead of synthesised again. Only a speaker with the same
-    voice and warp counts; utterances synthesised after the copied ones may differ from a
-    from-scratch build in espeak's inaudible pitch-flutter phase (its state runs on within a process).
+    order, so its audio can be copied instead of synthesised again, and, when it judged takes by the
+    same settings, its verdicts (ASR transcripts, refusals) stand too: about 80 % of a checked
+    build's time is the ASR. Only a speaker with the same voice and warp counts; utterances
+    synthesised after the copied ones may differ from a from-scratch build in espeak's inaudible
+    pitch-flutter phase (its state runs on within a process).
     """
     key_file, done = build_dir / STATE_DIR / "build.json", load_done(build_dir, speaker.id)
     if done is None or not key_file.is_file():
-        return {}
-    rows = {row["speaker"]: row for row in json.loads(key_file.read_text())["speakers"]}
+        return {}, {}
+    key = json.loads(key_file.read_text())
+    rows = {row["speaker"]: row for row in key["speakers"]}
     if rows.get(speaker.id) != json.loads(json.dumps(speaker.row())):
-        return {}
-    return {
-        (r["split"], int(r["id"].rsplit("-", 1)[1]), r["text"]): utterance_folder(build_dir, r) / f"{r['id']}.flac"
+        return {}, {}
+    kept = {
+        (r["split"], int(r["id"].rsplit("-", 1)[1]), r["text"]): (utterance_folder(build_dir, r) / f"{r['id']}.flac", r)
         for r in done[0]
     }
+    same_check = all(key.get(k) == getattr(cfg, k) for k in VERDICT_SETTINGS)
+    refused = {r["text"]: r for r in done[1] if "text" in r} if same_check else {}
+    if not same_check:
+        kept = {k: (path, {}) for k, (path, _) in kept.items()}  # the audio stands, its verdict does not
+    return kept, refused
 
 
 def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
     """Generate, check and write one speaker's utterances; returns kept and rejected records."""
     audio_cfg, cfg, spk = AudioConfig(), job.cfg, job.speaker
     records, rejected = [], []
-    earlier = earlier_takes(cfg.reuse, spk) if cfg.reuse else {}
+    earlier, refused = earlier_takes(cfg.reuse, spk, cfg) if cfg.reuse else ({}, {})
     slots, split = split_slots(job), None
     total, main_count = 0.0, 0
     for text in job.candidates:
@@ -139,7 +151,10 @@ def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
         if len(rejected) >= MAX_REJECTED:
             log.info(f"speaker {spk.id}: {MAX_REJECTED} takes rejected, {len(records)} kept; the speaker stops here")
             break
-        take = earlier.get((split, sum(r["split"] == split for r in records), text))
+        if text in refused:  # the earlier build refused this speaker's take of it by the same check
+            rejected.append(refused[text])
+            continue
+        take, verdict = earlier.get((split, sum(r["split"] == split for r in records), text), (None, {}))
         try:
             x = (
                 load_audio(take, audio_cfg.sample_rate, normalize_dbfs=None, trim=False)
@@ -164,7 +179,7 @@ def speak_speaker(job: SpeakerJob) -> tuple[list[dict], list[dict]]:
             rejected.append({**record, "reason": "duration"})
             continue
         if cfg.qc:
-            record["asr"] = transcriber()(x, audio_cfg.sample_rate)
+            record["asr"] = verdict["asr"] if "asr" in verdict else transcriber()(x, audio_cfg.sample_rate)
             record["wer"] = round(word_error_rate(record["transcript"], record["asr"]), 4)
             if record["wer"] > cfg.max_wer:
                 rejected.append({**record, "reason": "wer"})

@@ -40,14 +40,19 @@
 #           ASR-checked: the accented mbrola voices fail the check on a third to a half of their
 #           sentences; resumes where step 3's background build stopped). A second worker at the
 #           lowest CPU priority (--idle-jobs) speaks speakers on the other core while it is idle.
-#   step 6  σ-VAE: the winner trained on in $exp/vae-winner on corpus v2's train split: $vae_steps
-#           steps, the bake-off's batch and crops, reconstruction losses only (resumes). It is the
-#           next bundled model's σ-VAE (issue: codec bake-off). Then its resynthesis of the frozen
-#           setting-A items is scored once (the codec's ceiling, $exp/vae-winner/eval), before hours
-#           of LatentLM training depend on it.
+#   step 6  corpus v2 grown to $v2_grown_hours h in $v2_grown begins in the background at nice 19
+#           (--reuse: the $v2_hours h build's takes and their ASR verdicts are copied, so only the new
+#           sentences are said and checked). σ-VAE: the winner trained on in $exp/vae-winner on corpus
+#           v2's train split: $vae_steps steps, the bake-off's batch and crops, reconstruction losses
+#           only (resumes). It is the next bundled model's σ-VAE (issue: codec bake-off). Then its
+#           resynthesis of the frozen setting-A items is scored once (the codec's ceiling,
+#           $exp/vae-winner/eval), before hours of LatentLM training depend on it.
 #   step 7  manifests and latents of corpus v2's train split with that σ-VAE (resumes)
-#   step 8  LatentLM continued from step 4's in $exp/lm-v2 on those latents (--data-latent-stats
-#           again: the σ-VAE moved), scored the same way in $exp/lm-v2/eval/step-N.
+#   step 8  LatentLM continued from step 4's in $exp/lm-v2 on those latents for $lm_v2_steps steps
+#           (--data-latent-stats again: the σ-VAE moved), scored the same way in $exp/lm-v2/eval/step-N.
+#   step 9  waits for the grown corpus (or finishes it in the foreground); its train split's latents
+#           with the same σ-VAE, and the LatentLM continued from step 8's in $exp/lm-v2-grown for
+#           $lm_steps steps (the same σ-VAE: the weights keep their latent normalisation).
 set -euo pipefail
 
 corpus=data/synthetic-6h
@@ -58,12 +63,15 @@ hours=6
 v2_corpus=data/synthetic-v2
 v2_hours=12      # ASR-checked: 8.3 h of one core for the first 116 speakers; the accented mbrola ones stop at 150 rejected takes
 v2_speakers=200
+v2_grown=data/synthetic-v2-30h
+v2_grown_hours=30  # the issue's size: the same 200 speakers, each saying more
 idle_jobs=1      # corpus v2: workers at nice 19 on the core the campaign leaves to other work
 data=data/campaign
 exp=exp/campaign
 init=tts/pretrained/default
 lm_20h_steps=8000  # step 4: about 7 h at ~3 s a step (8 passes over the 20 h build), a cosine schedule
-lm_steps=100000   # step 8: schedule length: the campaign is meant to run for days
+lm_v2_steps=8000  # step 8: as step 4, about 7 h, while the grown corpus is spoken on the other core
+lm_steps=100000   # step 9: schedule length: the campaign is meant to run for days
 lr=3e-4
 warmup=50
 batch_size=16
@@ -92,6 +100,8 @@ lm_build=(python -m recipes.synthetic.build --out "$lm_corpus" --hours "$lm_hour
     --jobs 1 --no-qc --no-similarity --reuse "$corpus")
 v2_build=(python -m recipes.synthetic.build --out "$v2_corpus" --mix v2 --hours "$v2_hours" --speakers "$v2_speakers"
     --seed 0 --jobs 1 --no-similarity)
+v2_grown_build=(python -m recipes.synthetic.build --out "$v2_grown" --mix v2 --hours "$v2_grown_hours"
+    --speakers "$v2_speakers" --seed 0 --jobs 1 --no-similarity --reuse "$v2_corpus")
 
 echo "campaign step 1: corpus $corpus ($hours h, $speakers speakers); $lm_corpus ($lm_hours h) in the background"
 if [ ! -f "$corpus/DATA.md" ]; then
@@ -132,7 +142,8 @@ if [ ! -f "$v2_corpus/DATA.md" ]; then
     "${v2_build[@]}" --idle-jobs "$idle_jobs"
 fi
 
-echo "campaign step 6: σ-VAE in $exp/vae-winner on $v2_corpus/train, from $exp/bakeoff/istft"
+echo "campaign step 6: $v2_grown in the background at nice 19; σ-VAE in $exp/vae-winner on $v2_corpus/train"
+in_background "$v2_grown" "${v2_grown_build[@]}"
 python -m vae_audio.train --data "$v2_corpus/train" --out "$exp/vae-winner" --init "$exp/bakeoff/istft" \
     --steps "$vae_steps" --lr 3e-4 --lr-decay 0.9999 --batch-size 8 --crop-seconds 1.0 --threads "$threads" \
     --num-workers 1 --save-every 500 --audio-every 0 --set 'loss={"warmup_steps": 1000000}'
@@ -153,5 +164,17 @@ fi
 
 echo "campaign step 8: LatentLM in $exp/lm-v2 from $exp/lm-20h, scored every $eval_every steps"
 bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2" --vae "$exp/vae-winner" --data "$data/v2/latents/train" \
-    --init "$exp/lm-20h" --steps "$lm_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
+    --init "$exp/lm-20h" --steps "$lm_v2_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
     --eval-limit "$eval_limit" --train-args "$lm_args"
+
+echo "campaign step 9: $v2_grown, then LatentLM in $exp/lm-v2-grown from $exp/lm-v2 on its latents"
+while building "$v2_grown"; do sleep 60; done
+[ -f "$v2_grown/DATA.md" ] || "${v2_grown_build[@]}"  # its background build was killed: finish it here
+if [ ! -f "$data/v2-grown/latents/train/meta.json" ]; then
+    python "$recipes/librispeech/prepare.py" --corpus "$v2_grown" --out "$data/v2-grown/manifests"
+    python "$recipes/librispeech/extract.py" --manifest "$data/v2-grown/manifests/cuts_train.jsonl.gz" \
+        --vae "$exp/vae-winner" --out "$data/v2-grown/latents/train" --threads "$threads"
+fi
+bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2-grown" --vae "$exp/vae-winner" \
+    --data "$data/v2-grown/latents/train" --init "$exp/lm-v2" --steps "$lm_steps" --eval-manifest "$eval_manifest" \
+    --eval-every "$eval_every" --eval-limit "$eval_limit" --train-args "${lm_args/--data-latent-stats /}"
