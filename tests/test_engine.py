@@ -133,10 +133,10 @@ def test_stream_yields_the_generated_frames():
     assert [f.index for f in frames] == list(range(len(frames)))
 
 
-def test_a_listening_head_aligns_a_guided_request_on_its_negative_row():
-    """With `ctc_listens`, the aligner's posteriors at every frame are the CTC head's on the
-    unconditional sequence (no text, no voice) over the speech generated so far; without it, the
-    conditional sequence's. Both are recomputed here without the cache."""
+def test_a_listening_head_aligns_a_guided_request_on_its_negative_row_too():
+    """The stop rule's aligner reads the CTC head on the conditional sequence; with `ctc_listens` a
+    listener reads it on the unconditional sequence (no text, no voice) over the speech generated
+    so far, and its alignment is the one reported. Both are recomputed here without the cache."""
     for listens in (True, False):
         eng = engine(stop_bias=-50.0, ctc_listens=listens)
         model, cfg = eng.model, eng.cfg
@@ -144,13 +144,17 @@ def test_a_listening_head_aligns_a_guided_request_on_its_negative_row():
         req.max_frames, req.words = 4, [0] * len(req.text)
         state = StopState.empty(1)
         frames = [f.latents[0] for f in eng.stream([req], gens([4]), steps=2, guidance_scale=2.0, state=state)]
-        aligner = state.aligners[0]
         speech = model.normalize(torch.stack(frames))
-        for j in range(len(aligner.emissions) // cfg.ctc_upsample):
-            text, voice = (None, None) if listens else (req.text, model.normalize(req.voice))
-            seq = build_sequence(cfg, text, voice, speech[:j])
-            h = model.forward_batch(collate([seq], pad_left=True))[:, -1]
-            expected = model.ctc_log_probs(h[:, None])[0].detach().numpy()[:, aligner.states]
-            got = np.stack(aligner.emissions[j * cfg.ctc_upsample : (j + 1) * cfg.ctc_upsample])
-            np.testing.assert_allclose(got, expected, atol=1e-4)
-        assert len(aligner.emissions) == cfg.ctc_upsample * (len(frames) + 1)  # the prefix's and every frame's
+        rows = [(state.aligners[0], req.text, model.normalize(req.voice))]
+        rows += [(state.listeners[0], None, None)] if listens else []
+        assert (state.listeners[0] is not None) == listens
+        for aligner, text, voice in rows:
+            for j in range(len(frames) + 1):  # the prefix's position and every frame's
+                seq = build_sequence(cfg, text, voice, speech[:j])
+                h = model.forward_batch(collate([seq], pad_left=True))[:, -1]
+                expected = model.ctc_log_probs(h[:, None])[0].detach().numpy()[:, aligner.states]
+                got = np.stack(aligner.emissions[j * cfg.ctc_upsample : (j + 1) * cfg.ctc_upsample])
+                np.testing.assert_allclose(got, expected, atol=1e-4)
+            assert len(aligner.emissions) == cfg.ctc_upsample * (len(frames) + 1)
+        reported = state.alignment(0)
+        assert reported.confidence.tolist() == rows[-1][0].finish().confidence.tolist()

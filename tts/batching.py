@@ -44,8 +44,7 @@ class Ended:
 
     @property
     def alignment(self) -> Alignment | None:
-        aligner = self.state.aligners[0] if self.state.aligners else None
-        return aligner.finish() if aligner is not None else None
+        return self.state.alignment(0)
 
 
 @dataclass
@@ -107,8 +106,8 @@ class RunningBatch:
             self.engine.attach(rows)
             self.engine.merge(fresh, room)
             positions = np.concatenate([positions, negatives.positions[:, -1].astype(np.float32)])
-        for slot, aligner in zip(new, self.engine.aligners(requests, self.guided)):
-            slot.state.aligners = [aligner]
+        for slot, aligner, listener in zip(new, *self.engine.aligners(requests, self.guided)):
+            slot.state.aligners, slot.state.listeners = [aligner], [listener]
         self._merge(new, positions)
 
     def _merge(self, new: list[Slot], positions: np.ndarray) -> None:
@@ -201,8 +200,9 @@ class RunningBatch:
         self.positions = self.positions + 1
         self.engine.step(self.engine.stack([*z, *z]) if self.guided else z, self.positions)
         aligners = [s.state.aligners[0] for s in self.slots]
-        if any(a is not None for a in aligners):
-            log_probs = self.engine.ctc_log_probs(self.engine.alignment_rows(len(aligners), self.guided))
-            for a, lp in zip(aligners, log_probs):
-                if a is not None:
-                    a.push(lp)
+        listeners = [s.state.listeners[0] for s in self.slots] if self.guided else []
+        rows = [(row, a) for row, a in enumerate(aligners + listeners) if a is not None]
+        if rows:
+            log_probs = self.engine.ctc_log_probs(np.array([row for row, _ in rows]))
+            for (_, a), lp in zip(rows, log_probs):
+                a.push(lp)

@@ -17,10 +17,11 @@ bias and returns raw latents). `EngineCore` runs the frame loop against four bac
   else is in the batch.
 - Alignment (requests that carry `words`, as every front-end request does): the CTC head's
   posteriors are aligned to the request's phonemes frame by frame (`tts.alignment`), and the
-  result carries the alignment and its flags (skipped, repeated, never reached). The posteriors
-  are the conditional row's, or, for a guided request of a checkpoint whose head listens
-  (`LMConfig.ctc_listens`), its negative row's: that row has no text, so its CTC says what the
-  speech says rather than what the text says comes next.
+  result carries the alignment and its flags (skipped, repeated, never reached). The stop rule
+  below aligns the conditional row's posteriors: with the text in context the head tracks where
+  the model is in it. A guided request of a checkpoint whose head listens (`LMConfig.ctc_listens`)
+  is aligned a second time, on its negative row, which has no text: that CTC says what the speech
+  says, so that alignment (its "listener") is the one reported, for word times and flags.
 - Stop: a request ends before frame i (from frame 1 on: at least one frame is generated) when
   its stop logit is positive and, for an aligned request, its speech has reached the last
   phoneme (or i is past PATIENCE_FACTOR times the expected length: the stop head alone decides
@@ -96,7 +97,8 @@ class StopState:
     stopped: np.ndarray  # (B,) bool: ended by the stop head
     guarded: np.ndarray  # (B,) bool: ended by the length guard
 
-    aligners: list = field(default_factory=list)  # per request: its CTCAligner or None
+    aligners: list = field(default_factory=list)  # per request: its CTCAligner or None (the stop rule's)
+    listeners: list = field(default_factory=list)  # per request: its negative row's CTCAligner (see `alignment`)
     done_at: np.ndarray | None = None  # (B,) frame at which the speech reached the last phoneme, -1 before
     refused: np.ndarray | None = None  # (B,) frame of a stop the alignment refused, -1 for none
     progress_then: np.ndarray | None = None  # (B,) phonemes the speech had reached at that refusal
@@ -104,6 +106,14 @@ class StopState:
     @classmethod
     def empty(cls, n: int) -> StopState:
         return cls(np.zeros(n, bool), np.zeros(n, bool))
+
+    def alignment(self, b: int) -> Alignment | None:
+        """Request b's reported alignment (word times, flags): its listener's when it has one, else
+        its stop rule's aligner's; None when it is not aligned."""
+        for aligners in (self.listeners, self.aligners):
+            if aligners and aligners[b] is not None:
+                return aligners[b].finish()
+        return None
 
     def update(
         self, stop_logits: np.ndarray, index: int, limits: np.ndarray, expected: np.ndarray, active: np.ndarray
@@ -246,6 +256,7 @@ class EngineCore:
         batch = RunningBatch(self, steps, guidance_scale)
         batch.join(list(zip(range(len(requests)), requests, noise)))
         state.aligners = [s.state.aligners[0] for s in batch.slots]
+        state.listeners = [s.state.listeners[0] for s in batch.slots]
         index = 0
         while len(batch):
             out = batch.step()
@@ -259,30 +270,32 @@ class EngineCore:
             yield Frame(index, self.stack(rows), active)
             index += 1
 
-    def alignment_rows(self, n: int, guided: bool) -> np.ndarray:
-        """The rows whose CTC posteriors align the first n requests of a batch laid out as n conditional
-        rows, then (guided) their n negatives: the negatives when the head listens (`LMConfig.ctc_listens`),
-        since with no text in context their CTC transcribes the speech."""
-        return np.arange(n, 2 * n) if guided and self.cfg.ctc_listens else np.arange(n)
-
-    def aligners(self, requests: list[SpeechRequest], guided: bool) -> list[CTCAligner | None]:
-        """One aligner per request with `words` (when the backend has a CTC head), fed the prefix's
-        last position (the SPEECH token, or the end of a continuation prompt) of its alignment row; a
-        continuation's may start CTC_LEAD_FRAMES of phonemes in (`tts.alignment`)."""
-        log_probs = self.ctc_log_probs(self.alignment_rows(len(requests), guided))
-        aligners = []
+    def aligners(self, requests: list[SpeechRequest], guided: bool) -> tuple[list, list]:
+        """(aligners, listeners), one each per request with `words` (when the backend has a CTC head),
+        fed the prefix's last position (the SPEECH token, or the end of a continuation prompt); a
+        continuation's may start CTC_LEAD_FRAMES of phonemes in (`tts.alignment`). The rows are laid
+        out as n conditional rows, then (guided) their n negatives: aligners read the conditional rows,
+        listeners the negatives, when the head listens (`LMConfig.ctc_listens`); else they are None."""
+        n = len(requests)
+        listens = guided and self.cfg.ctc_listens
+        log_probs = self.ctc_log_probs(np.arange(2 * n if listens else n))
+        aligners, listeners = [], []
         for b, r in enumerate(requests):
             if r.words is None or log_probs is None:
-                aligners.append(None)
+                aligners.append(None), listeners.append(None)
                 continue
-            text = np.asarray(r.text).reshape(-1)[r.align_from :]
+            text = np.asarray(r.text).reshape(-1)[r.align_from :].tolist()
             rate = r.frames_per_phoneme(self.cfg.frames_per_phoneme)
             lead = math.ceil(CTC_LEAD_FRAMES / rate) if r.align_from else 0  # read while the prompt played
-            aligners.append(
-                CTCAligner(text.tolist(), self.cfg.pad_id, self.cfg.ctc_upsample, r.words[r.align_from :], lead)
-            )
-            aligners[-1].push(log_probs[b])
-        return aligners
+            for row, out in ((b, aligners), (n + b, listeners)):
+                out.append(
+                    CTCAligner(text, self.cfg.pad_id, self.cfg.ctc_upsample, r.words[r.align_from :], lead)
+                    if row < len(log_probs)
+                    else None
+                )
+                if out[-1] is not None:
+                    out[-1].push(log_probs[row])
+        return aligners, listeners
 
     def generate(
         self, requests: list[SpeechRequest], noise: list, steps: int = 10, guidance_scale: float = 1.0
@@ -292,7 +305,7 @@ class EngineCore:
         for f in self.stream(requests, noise, steps, guidance_scale, state):
             for b in np.flatnonzero(f.active):
                 frames[b].append(f.latents[b])
-        alignments = [a.finish() if a is not None else None for a in state.aligners]
+        alignments = [state.alignment(b) for b in range(len(requests))]
         out = Generation([self.stack(fr) for fr in frames], state.stopped.tolist(), state.guarded.tolist(), alignments)
         for b, hit in enumerate(out.hit_length_guard):
             if hit:

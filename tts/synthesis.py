@@ -483,7 +483,7 @@ class Synthesizer:
                 offset += len(samples) / self.sample_rate
                 yield (samples, []) if with_words else samples
             if with_words:
-                alignment = state.aligners[0].finish() if state.aligners and state.aligners[0] else None
+                alignment = state.alignment(0)
                 lead = self.engine.cfg.ctc_lead_seconds
                 timed = timed_words(chunk, alignment, self.sample_rate / self.hop, start, lead, offset)
                 mine = owners[first : first + len(timed)] if owners else None
