@@ -50,6 +50,8 @@
 #   step 7  manifests and latents of corpus v2's train split with that σ-VAE (resumes)
 #   step 8  LatentLM continued from step 4's in $exp/lm-v2 on those latents for $lm_v2_steps steps
 #           (--data-latent-stats again: the σ-VAE moved), scored the same way in $exp/lm-v2/eval/step-N.
+#           From here on its CTC head is trained on the text-dropped rows too (ctc_listens): it
+#           learns to transcribe the speech, for word times and flags (README: robust decoding).
 #   step 9  waits for the grown corpus (or finishes it in the foreground); its train split's latents
 #           with the same σ-VAE, and the LatentLM continued from step 8's in $exp/lm-v2-grown for
 #           $lm_steps steps (the same σ-VAE: the weights keep their latent normalisation).
@@ -120,6 +122,7 @@ if [ ! -f "$eval_manifest" ]; then
 fi
 lm_args="--data-latent-stats --preset small --batch-size $batch_size --lr $lr --warmup $warmup --save-every $save_every"
 lm_args="$lm_args --threads $threads"
+v2_lm_args="$lm_args --set ctc_listens=true"  # steps 8-9: the CTC head learns to listen (tts/config.py)
 
 echo "campaign step 3: $lm_corpus, then corpus v2 $v2_corpus in the background at nice 19"
 while building "$lm_corpus"; do sleep 60; done
@@ -165,7 +168,7 @@ fi
 echo "campaign step 8: LatentLM in $exp/lm-v2 from $exp/lm-20h, scored every $eval_every steps"
 bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2" --vae "$exp/vae-winner" --data "$data/v2/latents/train" \
     --init "$exp/lm-20h" --steps "$lm_v2_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
-    --eval-limit "$eval_limit" --train-args "$lm_args"
+    --eval-limit "$eval_limit" --train-args "$v2_lm_args"
 
 echo "campaign step 9: $v2_grown, then LatentLM in $exp/lm-v2-grown from $exp/lm-v2 on its latents"
 while building "$v2_grown"; do sleep 60; done
@@ -177,4 +180,4 @@ if [ ! -f "$data/v2-grown/latents/train/meta.json" ]; then
 fi
 bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2-grown" --vae "$exp/vae-winner" \
     --data "$data/v2-grown/latents/train" --init "$exp/lm-v2" --steps "$lm_steps" --eval-manifest "$eval_manifest" \
-    --eval-every "$eval_every" --eval-limit "$eval_limit" --train-args "${lm_args/--data-latent-stats /}"
+    --eval-every "$eval_every" --eval-limit "$eval_limit" --train-args "${v2_lm_args/--data-latent-stats /}"
