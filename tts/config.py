@@ -50,8 +50,9 @@ class LMConfig:
     # (benchmarks/alignment_quality.py, its signed word-start error); word times are moved back by it
     ctc_lead_seconds: float = 0.0
     # the CTC head is trained on the unconditional rows too: with no text in context it has to transcribe
-    # the speech, and a guided request is aligned on its CFG negative row (what was said, not what the
-    # text says comes next). False: trained on text-conditioned rows only, where it learns to copy the text
+    # the speech, and a guided request's word times and flags come from its CFG negative row (what was
+    # said, not what the text says comes next). False: trained on text-conditioned rows only, where it
+    # learns to copy the text
     ctc_listens: bool = False
     # latent normalisation z_norm = (z - latent_bias) * latent_scale: the only stored pair, computed
     # by tts.data.latent_stats over the training latents when training starts

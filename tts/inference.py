@@ -275,26 +275,20 @@ class EngineCore:
         fed the prefix's last position (the SPEECH token, or the end of a continuation prompt); a
         continuation's may start CTC_LEAD_FRAMES of phonemes in (`tts.alignment`). The rows are laid
         out as n conditional rows, then (guided) their n negatives: aligners read the conditional rows,
-        listeners the negatives, when the head listens (`LMConfig.ctc_listens`); else they are None."""
+        listeners the negatives when the head listens (`LMConfig.ctc_listens`), else they are None."""
         n = len(requests)
         listens = guided and self.cfg.ctc_listens
         log_probs = self.ctc_log_probs(np.arange(2 * n if listens else n))
-        aligners, listeners = [], []
+        aligners, listeners = [None] * n, [None] * n
         for b, r in enumerate(requests):
             if r.words is None or log_probs is None:
-                aligners.append(None), listeners.append(None)
                 continue
             text = np.asarray(r.text).reshape(-1)[r.align_from :].tolist()
             rate = r.frames_per_phoneme(self.cfg.frames_per_phoneme)
             lead = math.ceil(CTC_LEAD_FRAMES / rate) if r.align_from else 0  # read while the prompt played
-            for row, out in ((b, aligners), (n + b, listeners)):
-                out.append(
-                    CTCAligner(text, self.cfg.pad_id, self.cfg.ctc_upsample, r.words[r.align_from :], lead)
-                    if row < len(log_probs)
-                    else None
-                )
-                if out[-1] is not None:
-                    out[-1].push(log_probs[row])
+            for out, row in [(aligners, b)] + ([(listeners, n + b)] if listens else []):
+                out[b] = CTCAligner(text, self.cfg.pad_id, self.cfg.ctc_upsample, r.words[r.align_from :], lead)
+                out[b].push(log_probs[row])
         return aligners, listeners
 
     def generate(

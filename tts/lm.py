@@ -225,9 +225,7 @@ class LatentLM(nn.Module):
         return logits.log_softmax(-1)
 
     def _ctc_loss(self, hs, frames, text, text_lens, has_text):
-        rows = (
-            torch.ones_like(has_text) if self.cfg.ctc_listens else has_text
-        )  # an unconditional row's text is its target
+        rows = has_text | self.cfg.ctc_listens  # a listening head learns from unconditional rows too
         if not rows.any():  # still touch the head so every parameter gets a gradient (DDP)
             return self.ctc_log_probs(hs[:1, :1]).sum() * 0.0
         log_probs = self.ctc_log_probs(hs[rows]).transpose(0, 1)  # (T', B', V)
