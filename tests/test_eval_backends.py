@@ -50,6 +50,26 @@ def test_moonshine_transcribes_real_speech(beckett):
     assert wer([BECKETT_TEXT], [load_asr("moonshine").transcribe(x, sr)]) < 0.2
 
 
+def test_moonshine_tries_again_with_less_padding_when_it_hears_nothing(beckett, monkeypatch):
+    """Moonshine returns nothing for some clips of plain speech with 0.5 s of padding; 0.25 s is
+    tried then. Here the model is made to fail at the first padding only."""
+    from tts.eval.asr import ASR_RATE, MoonshineASR, to_16k
+
+    asr, x = load_asr("moonshine"), beckett[0]
+    lengths, real = [], asr.model.transcribe_wav
+
+    def fails_when_padded_long(path):
+        lengths.append(sf.info(path).frames)
+        return "" if len(lengths) == 1 else real(path)
+
+    monkeypatch.setattr(asr.model, "transcribe_wav", fails_when_padded_long)
+    assert wer([BECKETT_TEXT], [asr.transcribe(x, beckett[1])]) < 0.2
+    pads = [(n - len(to_16k(x, beckett[1]))) / 2 / ASR_RATE for n in lengths]
+    assert pads == [MoonshineASR.PAD_SECONDS, MoonshineASR.RETRY_PAD_SECONDS]
+    monkeypatch.setattr(asr.model, "transcribe_wav", lambda path: lengths.append(0) or "")
+    assert asr.transcribe(x, beckett[1]) == ""  # silence stays empty after both tries
+
+
 def test_pocketsphinx_transcribes_real_speech(beckett):
     x, sr = beckett
     hyp = load_asr("pocketsphinx").transcribe(x, sr)
