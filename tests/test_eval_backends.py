@@ -70,6 +70,21 @@ def test_moonshine_tries_again_with_less_padding_when_it_hears_nothing(beckett, 
     assert asr.transcribe(x, beckett[1]) == ""  # silence stays empty after both tries
 
 
+def test_the_asr_worker_runs_this_code_from_any_directory(beckett, tmp_path, monkeypatch):
+    """`python -m` puts the current directory first on the path: the worker starts in this
+    package's directory, so another `tts` in the caller's directory is not the one it runs."""
+    from tts.eval.worker import IsolatedASR
+
+    (tmp_path / "tts").mkdir()
+    (tmp_path / "tts" / "__init__.py").write_text("raise ImportError('another checkout')\n")
+    monkeypatch.chdir(tmp_path)
+    asr = IsolatedASR("pocketsphinx")
+    try:
+        assert "try again" in asr.transcribe(*beckett).lower()
+    finally:
+        asr.close()
+
+
 def test_pocketsphinx_transcribes_real_speech(beckett):
     x, sr = beckett
     hyp = load_asr("pocketsphinx").transcribe(x, sr)

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -19,6 +20,9 @@ import soundfile as sf
 from tts.eval.asr import ASR_RATE, load_asr, to_16k
 
 REPLY = "ASR\t"
+# the directory this `tts` is imported from: the worker starts there, since `python -m` puts the
+# current directory first on the path, and another checkout's `tts` there would run instead
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 LEAKY = ("moonshine",)  # backends whose native library leaks memory with every clip
 
 
@@ -37,6 +41,7 @@ class IsolatedASR:
             self.close()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tts.eval.worker", self.name],
+                cwd=PACKAGE_ROOT,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
