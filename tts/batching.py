@@ -200,7 +200,7 @@ class RunningBatch:
         self.positions = self.positions + 1
         self.engine.step(self.engine.stack([*z, *z]) if self.guided else z, self.positions)
         aligners = [s.state.aligners[0] for s in self.slots]
-        listeners = [s.state.listeners[0] for s in self.slots] if self.guided else []
+        listeners = [s.state.listeners[0] for s in self.slots]  # None unless guided and listening
         rows = [(row, a) for row, a in enumerate(aligners + listeners) if a is not None]
         if rows:
             log_probs = self.engine.ctc_log_probs(np.array([row for row, _ in rows]))

@@ -125,14 +125,15 @@ def earlier_takes(build_dir: Path, speaker: Speaker, cfg: BuildConfig) -> tuple[
     rows = {row["speaker"]: row for row in key["speakers"]}
     if rows.get(speaker.id) != json.loads(json.dumps(speaker.row())):
         return {}, {}
+    same_check = all(key.get(k) == getattr(cfg, k) for k in VERDICT_SETTINGS)  # else only the audio stands
     kept = {
-        (r["split"], int(r["id"].rsplit("-", 1)[1]), r["text"]): (utterance_folder(build_dir, r) / f"{r['id']}.flac", r)
+        (r["split"], int(r["id"].rsplit("-", 1)[1]), r["text"]): (
+            utterance_folder(build_dir, r) / f"{r['id']}.flac",
+            r if same_check else {},
+        )
         for r in done[0]
     }
-    same_check = all(key.get(k) == getattr(cfg, k) for k in VERDICT_SETTINGS)
     refused = {r["text"]: r for r in done[1] if "text" in r} if same_check else {}
-    if not same_check:
-        kept = {k: (path, {}) for k, (path, _) in kept.items()}  # the audio stands, its verdict does not
     return kept, refused
 
 

@@ -98,6 +98,21 @@ in_background() {  # corpus $1 built by the command after it, at nice 19, unless
         nohup nice -n 19 "$@" >> "$log" 2>&1 &
     fi
 }
+finished() {  # corpus $1 once its background build ends; the command after it finishes a killed one here
+    local out=$1
+    shift
+    while building "$out"; do sleep 60; done
+    [ -f "$out/DATA.md" ] || "$@"
+}
+latents() {  # corpus $1's train-split latents in $2/latents/train with σ-VAE $3, unless there; more args: prepare.py's
+    local corpus=$1 dir=$2 vae=$3
+    shift 3
+    if [ ! -f "$dir/latents/train/meta.json" ]; then
+        python "$recipes/librispeech/prepare.py" --corpus "$corpus" --out "$dir/manifests" "$@"
+        python "$recipes/librispeech/extract.py" --manifest "$dir/manifests/cuts_train.jsonl.gz" \
+            --vae "$vae" --out "$dir/latents/train" --threads "$threads"
+    fi
+}
 lm_build=(python -m recipes.synthetic.build --out "$lm_corpus" --hours "$lm_hours" --speakers "$speakers" --seed 0
     --jobs 1 --no-qc --no-similarity --reuse "$corpus")
 v2_build=(python -m recipes.synthetic.build --out "$v2_corpus" --mix v2 --hours "$v2_hours" --speakers "$v2_speakers"
@@ -125,16 +140,11 @@ lm_args="$lm_args --threads $threads"
 v2_lm_args="$lm_args --set ctc_listens=true"  # steps 8-9: the CTC head learns to listen (tts/config.py)
 
 echo "campaign step 3: $lm_corpus, then corpus v2 $v2_corpus in the background at nice 19"
-while building "$lm_corpus"; do sleep 60; done
-[ -f "$lm_corpus/DATA.md" ] || "${lm_build[@]}"  # its background build was killed: finish it here
+finished "$lm_corpus" "${lm_build[@]}"
 in_background "$v2_corpus" "${v2_build[@]}"
 
 echo "campaign step 4: LatentLM in $exp/lm-20h from $init on $lm_corpus's latents, scored every $eval_every steps"
-if [ ! -f "$data/20h/latents/train/meta.json" ]; then
-    python "$recipes/librispeech/prepare.py" --corpus "$lm_corpus" --out "$data/20h/manifests" --parts train
-    python "$recipes/librispeech/extract.py" --manifest "$data/20h/manifests/cuts_train.jsonl.gz" \
-        --vae "$exp/bakeoff/istft" --out "$data/20h/latents/train" --threads "$threads"
-fi
+latents "$lm_corpus" "$data/20h" "$exp/bakeoff/istft" --parts train
 bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-20h" --vae "$exp/bakeoff/istft" --data "$data/20h/latents/train" \
     --init "$init" --steps "$lm_20h_steps" --eval-manifest "$eval_manifest" --eval-every "$eval_every" \
     --eval-limit "$eval_limit" --train-args "$lm_args"
@@ -159,11 +169,7 @@ if ! ls "$exp/vae-winner/eval"/scores_*.csv >/dev/null 2>&1; then
 fi
 
 echo "campaign step 7: latents of $v2_corpus/train with $exp/vae-winner"
-if [ ! -f "$data/v2/latents/train/meta.json" ]; then
-    python "$recipes/librispeech/prepare.py" --corpus "$v2_corpus" --out "$data/v2/manifests"
-    python "$recipes/librispeech/extract.py" --manifest "$data/v2/manifests/cuts_train.jsonl.gz" \
-        --vae "$exp/vae-winner" --out "$data/v2/latents/train" --threads "$threads"
-fi
+latents "$v2_corpus" "$data/v2" "$exp/vae-winner"
 
 echo "campaign step 8: LatentLM in $exp/lm-v2 from $exp/lm-20h, scored every $eval_every steps"
 bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2" --vae "$exp/vae-winner" --data "$data/v2/latents/train" \
@@ -171,13 +177,8 @@ bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2" --vae "$exp/vae-winner
     --eval-limit "$eval_limit" --train-args "$v2_lm_args"
 
 echo "campaign step 9: $v2_grown, then LatentLM in $exp/lm-v2-grown from $exp/lm-v2 on its latents"
-while building "$v2_grown"; do sleep 60; done
-[ -f "$v2_grown/DATA.md" ] || "${v2_grown_build[@]}"  # its background build was killed: finish it here
-if [ ! -f "$data/v2-grown/latents/train/meta.json" ]; then
-    python "$recipes/librispeech/prepare.py" --corpus "$v2_grown" --out "$data/v2-grown/manifests"
-    python "$recipes/librispeech/extract.py" --manifest "$data/v2-grown/manifests/cuts_train.jsonl.gz" \
-        --vae "$exp/vae-winner" --out "$data/v2-grown/latents/train" --threads "$threads"
-fi
+finished "$v2_grown" "${v2_grown_build[@]}"
+latents "$v2_grown" "$data/v2-grown" "$exp/vae-winner"
 bash "$recipes/synthetic/scored_lm.sh" --out "$exp/lm-v2-grown" --vae "$exp/vae-winner" \
     --data "$data/v2-grown/latents/train" --init "$exp/lm-v2" --steps "$lm_steps" --eval-manifest "$eval_manifest" \
     --eval-every "$eval_every" --eval-limit "$eval_limit" --train-args "${v2_lm_args/--data-latent-stats /}"
